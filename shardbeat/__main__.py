@@ -1,0 +1,3 @@
+from shardbeat.cli import main
+
+raise SystemExit(main())
