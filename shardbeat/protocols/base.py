@@ -38,13 +38,15 @@ class Conn:
     )
 
     def __init__(self, transport: str, ip_version: int, client: tuple[bytes, int],
-                 server: tuple[bytes, int], vlans: tuple[int, ...] = ()) -> None:
+                 server: tuple[bytes, int], vlans: tuple[int, ...] = (),
+                 community_id: str | None = None) -> None:
         self.transport = transport
         self.ip_version = ip_version
         self.client_ip, self.client_port = client
         self.server_ip, self.server_port = server
         self.vlans = vlans
-        self._community_id: str | None = None
+        # ICMP computes its own (type and code stand in for ports) and passes it in.
+        self._community_id = community_id
 
     @property
     def community_id(self) -> str:

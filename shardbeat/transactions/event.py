@@ -68,7 +68,9 @@ class Transaction:
 
 
 def _endpoint(ip: str, port: int, nbytes: int, domain: str | None) -> dict:
-    ep: dict[str, Any] = {"ip": ip, "port": port}
+    ep: dict[str, Any] = {"ip": ip}
+    if port:
+        ep["port"] = port
     if nbytes:
         ep["bytes"] = nbytes
     if domain:
