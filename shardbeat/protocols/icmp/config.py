@@ -1,0 +1,28 @@
+"""`shardbeat.protocols.icmp`: Packetbeat 8.x's ICMP options.
+
+ICMP is matched by IP protocol number (1 and 58), not by port, so `ports` is refused with a
+message saying why instead of being silently ignored. Everything else (`enabled`,
+`send_request`, `send_response`, `transaction_timeout`, `fields`, `tags`, ...) is the common
+protocol base, as in Packetbeat's `protos/icmp/config.go`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from shardbeat.config.types import Port, ProtocolConfig
+
+
+class IcmpConfig(ProtocolConfig):
+    """ICMPv4 and ICMPv6 request/response pairing and unpaired messages."""
+
+    ports: tuple[Port, ...] = Field(
+        (), description="Not accepted: ICMP has no ports; it is recognised by IP protocol.")
+
+    @field_validator("ports")
+    @classmethod
+    def _no_ports(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if value:
+            raise ValueError("ICMP has no ports (it is recognised by IP protocol 1 and 58); "
+                             "remove `ports`")
+        return value
