@@ -1,0 +1,238 @@
+"""TCP reassembly: in-order bytes per connection and direction, handed to the parser.
+
+Which side is the server: the receiver of a bare SYN, the sender of a SYN-ACK, else (a
+capture that starts mid-connection) the side on a configured port. Sequence numbers are
+compared modulo 2**32. Retransmitted and overlapping bytes are trimmed; a segment ahead of
+the next expected byte waits in a bounded out-of-order buffer; when that buffer is full, or
+the connection ends with a hole, the hole becomes a gap reported to the parser, which
+resynchronises instead of losing the connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shardbeat.decode.packet import Packet, TcpFlag
+from shardbeat.metrics.counters import Counters
+from shardbeat.protocols.base import Conn, Direction, Parser
+from shardbeat.streams.config import TcpConfig
+from shardbeat.streams.feeder import StreamFeeder
+
+_MOD = 1 << 32
+_HALF = 1 << 31
+_SYN, _ACK, _FIN, _RST = TcpFlag.SYN, TcpFlag.ACK, TcpFlag.FIN, TcpFlag.RST
+_NS = 1_000_000_000
+
+
+class _Half:
+    """One direction's reassembly state."""
+
+    __slots__ = ("next_seq", "ooo", "ooo_bytes", "fin_seq", "fin_done", "feeder")
+
+    def __init__(self, feeder: StreamFeeder) -> None:
+        self.next_seq: int | None = None
+        self.ooo: dict[int, bytes] = {}
+        self.ooo_bytes = 0
+        self.fin_seq: int | None = None
+        self.fin_done = False
+        self.feeder = feeder
+
+
+class _Stream:
+    __slots__ = ("conn", "parser", "state", "halves", "last_ts", "client_key")
+
+    def __init__(self, conn: Conn, parser: Parser, state: Any, halves: tuple[_Half, _Half],
+                 client_key: tuple[bytes, int]) -> None:
+        self.conn = conn
+        self.parser = parser
+        self.state = state
+        self.halves = halves
+        self.last_ts = 0
+        self.client_key = client_key
+
+
+class TcpTracker:
+    """Owns every parsed TCP connection of one worker."""
+
+    def __init__(self, parsers_by_port: dict[int, Parser], config: TcpConfig,
+                 counters: Counters) -> None:
+        self._by_port = parsers_by_port
+        self._config = config
+        self._counters = counters
+        self._streams: dict[tuple, _Stream] = {}
+        self._idle_ns = int(config.idle_timeout * _NS)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def on_packet(self, pkt: Packet) -> None:
+        by_port = self._by_port
+        sport, dport = pkt.src_port, pkt.dst_port
+        if sport not in by_port and dport not in by_port:
+            return
+        src, dst = (pkt.src_ip, sport), (pkt.dst_ip, dport)
+        key = (src, dst, pkt.vlans) if src < dst else (dst, src, pkt.vlans)
+        stream = self._streams.get(key)
+        flags = pkt.tcp_flags
+        if stream is None:
+            if flags & _RST:
+                return
+            stream = self._open(key, pkt, src, dst)
+            if stream is None:
+                return
+        stream.last_ts = pkt.ts
+        direction = Direction.TO_SERVER if src == stream.client_key else Direction.TO_CLIENT
+        half = stream.halves[direction]
+        if flags & _SYN:
+            half.next_seq = (pkt.seq + 1) % _MOD
+            half.ooo.clear()
+            half.ooo_bytes = 0
+            return
+        if pkt.payload:
+            self._segment(stream, half, direction, pkt)
+        if flags & _FIN and half.fin_seq is None:
+            half.fin_seq = (pkt.seq + len(pkt.payload)) % _MOD
+            if half.next_seq is None:
+                half.next_seq = half.fin_seq
+        if half.fin_seq is not None and not half.fin_done and half.next_seq == half.fin_seq:
+            self._finish_half(stream, half, direction, pkt.ts)
+        if flags & _RST:
+            self._close(key, stream, pkt.ts)
+        elif stream.halves[0].fin_done and stream.halves[1].fin_done:
+            self._close(key, stream, pkt.ts)
+
+    def _open(self, key: tuple, pkt: Packet, src: tuple, dst: tuple) -> _Stream | None:
+        flags = pkt.tcp_flags
+        if flags & _SYN and not flags & _ACK:
+            client, server = src, dst
+        elif flags & _SYN:
+            client, server = dst, src
+        elif pkt.dst_port in self._by_port:
+            client, server = src, dst
+        else:
+            client, server = dst, src
+        parser = self._by_port.get(server[1])
+        if parser is None:
+            return None
+        if len(self._streams) >= self._config.max_connections:
+            self._evict_oldest(pkt.ts)
+        conn = Conn("tcp", pkt.ip_version, client, server, pkt.vlans)
+        state = parser.new_state(conn)
+        halves = (self._half(parser, state, Direction.TO_SERVER),
+                  self._half(parser, state, Direction.TO_CLIENT))
+        stream = _Stream(conn, parser, state, halves, client)
+        self._streams[key] = stream
+        self._counters.inc("tcp_connections_opened")
+        return stream
+
+    def _half(self, parser: Parser, state: Any, direction: Direction) -> _Half:
+        feeder = StreamFeeder(parser, state, direction, self._config.max_stream_buffer,
+                              self._counters)
+        return _Half(feeder)
+
+    def _segment(self, stream: _Stream, half: _Half, direction: Direction,
+                 pkt: Packet) -> None:
+        data = pkt.payload
+        seq = pkt.seq
+        if half.next_seq is None:
+            # Mid-connection start: take the first data we see as the stream's beginning.
+            half.next_seq = seq
+        offset = (seq - half.next_seq) % _MOD
+        if offset >= _HALF:
+            behind = _MOD - offset
+            if behind >= len(data):
+                self._counters.inc("tcp_retransmitted_segments")
+                return
+            self._counters.inc("tcp_overlap_bytes", behind)
+            data = data[behind:]
+            offset = 0
+        if offset == 0:
+            self._deliver(half, data, pkt.ts)
+            if half.ooo:
+                self._drain(half, pkt.ts)
+            return
+        self._hold(half, seq, data, pkt.ts)
+
+    def _deliver(self, half: _Half, data: Any, ts: int) -> None:
+        half.next_seq = (half.next_seq + len(data)) % _MOD
+        half.feeder.push(data, ts)
+
+    def _hold(self, half: _Half, seq: int, data: Any, ts: int) -> None:
+        cfg = self._config
+        if seq not in half.ooo:
+            half.ooo[seq] = bytes(data)
+            half.ooo_bytes += len(data)
+            self._counters.inc("tcp_out_of_order_bytes", len(data))
+        if len(half.ooo) > cfg.max_ooo_segments or half.ooo_bytes > cfg.max_ooo_bytes:
+            self._skip_to_next_held(half, ts)
+            self._drain(half, ts)
+
+    def _drain(self, half: _Half, ts: int) -> None:
+        """Deliver held segments that now line up (trimming what overlaps)."""
+        progressed = True
+        while half.ooo and progressed:
+            progressed = False
+            for seq in list(half.ooo):
+                offset = (seq - half.next_seq) % _MOD
+                data = half.ooo[seq]
+                if offset == 0 or offset >= _HALF:
+                    del half.ooo[seq]
+                    half.ooo_bytes -= len(data)
+                    behind = 0 if offset == 0 else _MOD - offset
+                    if behind < len(data):
+                        self._deliver(half, memoryview(data)[behind:], ts)
+                    progressed = True
+
+    def _skip_to_next_held(self, half: _Half, ts: int) -> None:
+        """Declare the hole before the earliest held segment lost and jump over it."""
+        nearest = min(half.ooo, key=lambda s: (s - half.next_seq) % _MOD)
+        missing = (nearest - half.next_seq) % _MOD
+        self._counters.inc("tcp_gaps")
+        self._counters.inc("tcp_gap_bytes", missing)
+        half.feeder.gap(missing)
+        half.next_seq = nearest
+
+    def _finish_half(self, stream: _Stream, half: _Half, direction: Direction,
+                     ts: int) -> None:
+        half.fin_done = True
+        stream.parser.fin(stream.state, direction, ts)
+
+    def _close(self, key: tuple, stream: _Stream, ts: int) -> None:
+        """The connection ends: deliver what is held (past its holes), then let the parser
+        flush whatever is pending."""
+        for direction, half in enumerate(stream.halves):
+            while half.ooo:
+                self._skip_to_next_held(half, ts)
+                self._drain(half, ts)
+            if half.fin_seq is not None and not half.fin_done:
+                self._finish_half(stream, half, Direction(direction), ts)
+        self._streams.pop(key, None)
+        try:
+            stream.parser.close(stream.state, ts)
+        except Exception:  # a parser bug must not kill the worker; counted instead
+            self._counters.inc(f"{stream.parser.name}_parser_crashes")
+        self._counters.inc("tcp_connections_closed")
+
+    def _evict_oldest(self, ts: int) -> None:
+        key = next(iter(self._streams))
+        self._counters.inc("tcp_connections_evicted")
+        self._close(key, self._streams[key], ts)
+
+    def tick(self, now: int) -> None:
+        """Per batch, on packet time: close idle connections, let parsers time out
+        transactions."""
+        idle_before = now - self._idle_ns
+        for key, stream in list(self._streams.items()):
+            if stream.last_ts < idle_before:
+                self._counters.inc("tcp_connections_idle_closed")
+                self._close(key, stream, now)
+                continue
+            try:
+                stream.parser.expire(stream.state, now)
+            except Exception:
+                self._counters.inc(f"{stream.parser.name}_parser_crashes")
+
+    def flush(self, now: int) -> None:
+        """End of capture: close every connection so pending transactions are published."""
+        for key, stream in list(self._streams.items()):
+            self._close(key, stream, now)

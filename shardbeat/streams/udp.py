@@ -1,0 +1,94 @@
+"""UDP: each datagram of a parsed protocol goes whole to its parser, with per-flow state.
+
+The client is the side not on the protocol's port (the sender when both are). Flows idle
+past `udp.idle_timeout` are closed so their parsers flush what is pending.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shardbeat.decode.packet import Packet
+from shardbeat.metrics.counters import Counters
+from shardbeat.protocols.base import Conn, Direction, Parser
+from shardbeat.streams.config import UdpConfig
+
+_NS = 1_000_000_000
+
+
+class _Flow:
+    __slots__ = ("conn", "parser", "state", "client_key", "last_ts")
+
+    def __init__(self, conn: Conn, parser: Parser, state: Any, client_key: tuple) -> None:
+        self.conn = conn
+        self.parser = parser
+        self.state = state
+        self.client_key = client_key
+        self.last_ts = 0
+
+
+class UdpDispatcher:
+    def __init__(self, parsers_by_port: dict[int, Parser], config: UdpConfig,
+                 counters: Counters) -> None:
+        self._by_port = parsers_by_port
+        self._config = config
+        self._counters = counters
+        self._flows: dict[tuple, _Flow] = {}
+        self._idle_ns = int(config.idle_timeout * _NS)
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def on_packet(self, pkt: Packet) -> None:
+        by_port = self._by_port
+        sport, dport = pkt.src_port, pkt.dst_port
+        if sport not in by_port and dport not in by_port:
+            return
+        src, dst = (pkt.src_ip, sport), (pkt.dst_ip, dport)
+        key = (src, dst, pkt.vlans) if src < dst else (dst, src, pkt.vlans)
+        flow = self._flows.get(key)
+        if flow is None:
+            flow = self._open(key, pkt, src, dst)
+        flow.last_ts = pkt.ts
+        direction = Direction.TO_SERVER if src == flow.client_key else Direction.TO_CLIENT
+        try:
+            progress = flow.parser.feed(flow.state, memoryview(pkt.payload), direction, pkt.ts)
+        except Exception:  # a parser bug costs this datagram, never the worker
+            self._counters.inc(f"{flow.parser.name}_parser_crashes")
+            return
+        if progress.error:
+            self._counters.inc(f"{flow.parser.name}_parse_errors")
+
+    def _open(self, key: tuple, pkt: Packet, src: tuple, dst: tuple) -> _Flow:
+        client, server = (src, dst) if pkt.dst_port in self._by_port else (dst, src)
+        parser = self._by_port[server[1]]
+        if len(self._flows) >= self._config.max_flows:
+            old = next(iter(self._flows))
+            self._counters.inc("udp_flows_evicted")
+            self._close(old, self._flows[old], pkt.ts)
+        conn = Conn("udp", pkt.ip_version, client, server, pkt.vlans)
+        flow = _Flow(conn, parser, parser.new_state(conn), client)
+        self._flows[key] = flow
+        return flow
+
+    def _close(self, key: tuple, flow: _Flow, ts: int) -> None:
+        self._flows.pop(key, None)
+        try:
+            flow.parser.close(flow.state, ts)
+        except Exception:
+            self._counters.inc(f"{flow.parser.name}_parser_crashes")
+
+    def tick(self, now: int) -> None:
+        idle_before = now - self._idle_ns
+        for key, flow in list(self._flows.items()):
+            if flow.last_ts < idle_before:
+                self._close(key, flow, now)
+                continue
+            try:
+                flow.parser.expire(flow.state, now)
+            except Exception:
+                self._counters.inc(f"{flow.parser.name}_parser_crashes")
+
+    def flush(self, now: int) -> None:
+        for key, flow in list(self._flows.items()):
+            self._close(key, flow, now)
