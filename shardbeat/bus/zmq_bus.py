@@ -1,0 +1,82 @@
+"""The event bus between workers and the process that writes events out.
+
+Workers PUSH msgpack batches of already-encoded events; one PULL socket gathers them. A
+batch is `[shard, [event_bytes, ...]]`; a worker's last message is
+`[shard, None, counters]`, so the receiver knows every worker finished and can report
+what each counted. Live workers must never block on the bus (a full bus is a counted
+drop); replay blocks instead, since there nothing is lost by waiting.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import msgpack
+import zmq
+
+BATCH_EVENTS = 512
+BATCH_BYTES = 256 * 1024
+
+
+class BusSender:
+    def __init__(self, endpoint: str, shard: int, block: bool = True) -> None:
+        self._ctx = zmq.Context()
+        self._sock = self._ctx.socket(zmq.PUSH)
+        self._sock.setsockopt(zmq.SNDHWM, 64)
+        self._sock.connect(endpoint)
+        self._shard = shard
+        self._flags = 0 if block else zmq.NOBLOCK
+        self._batch: list[bytes] = []
+        self._size = 0
+        self.dropped = 0
+
+    def send(self, encoded: bytes) -> None:
+        self._batch.append(encoded)
+        self._size += len(encoded)
+        if len(self._batch) >= BATCH_EVENTS or self._size >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._batch:
+            return
+        try:
+            self._sock.send(msgpack.packb([self._shard, self._batch]), self._flags)
+        except zmq.Again:
+            self.dropped += len(self._batch)
+        self._batch, self._size = [], 0
+
+    def close(self, counters: dict[str, int]) -> None:
+        self.flush()
+        if self.dropped:
+            counters = dict(counters, bus_dropped_events=self.dropped)
+        self._sock.send(msgpack.packb([self._shard, None, counters]))
+        self._sock.close(linger=-1)
+        self._ctx.term()
+
+
+class BusReceiver:
+    def __init__(self, endpoint: str) -> None:
+        self._ctx = zmq.Context()
+        self._sock = self._ctx.socket(zmq.PULL)
+        self._sock.bind(endpoint)
+
+    def messages(self, shards: int, alive=lambda: True, poll_ms: int = 200
+                 ) -> Iterator[tuple[int, list[bytes] | None, dict | None]]:
+        """Yield (shard, events, None) batches, then (shard, None, counters) once per
+        worker, until every worker said it is done or `alive()` turns false."""
+        done = 0
+        while done < shards:
+            if not self._sock.poll(poll_ms):
+                if not alive():
+                    return
+                continue
+            msg = msgpack.unpackb(self._sock.recv())
+            if msg[1] is None:
+                done += 1
+                yield msg[0], None, msg[2]
+            else:
+                yield msg[0], msg[1], None
+
+    def close(self) -> None:
+        self._sock.close(linger=0)
+        self._ctx.term()

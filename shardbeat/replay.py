@@ -1,0 +1,116 @@
+"""`shardbeat replay`: a capture file through the worker code, events to NDJSON.
+
+One worker runs in-process. With N workers, N forked processes each read the whole file
+and keep the packets whose symmetric flow hash falls in their shard (as NFStream does
+offline): no packet crosses a process boundary, only finished, encoded events do, over the
+same ZeroMQ bus the live publisher uses.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Iterable
+
+from shardbeat.bus.zmq_bus import BusReceiver, BusSender
+from shardbeat.capture.pcapfile import open_capture
+from shardbeat.metrics.counters import Counters
+from shardbeat.output.ndjson import open_writer
+from shardbeat.worker import Frame, Worker
+
+PROGRESS_EVERY = 1 << 15
+
+
+class ReplayResult:
+    def __init__(self) -> None:
+        self.counters = Counters()
+        self.problem: str | None = None
+        self.events = 0
+
+
+def _with_progress(frames: Iterable[Frame], reader: Any, total: int) -> Iterable[Frame]:
+    """Yield frames, drawing a progress bar on stderr from the reader's file offset."""
+    start = time.monotonic()
+    for count, frame in enumerate(frames, 1):
+        if count % PROGRESS_EVERY == 0:
+            done = getattr(reader, "offset", 0) or 0
+            pct = min(100.0, 100.0 * done / total) if total else 0.0
+            rate = count / max(time.monotonic() - start, 1e-9)
+            bar = "#" * int(pct / 4)
+            sys.stderr.write(f"\r[{bar:<25}] {pct:5.1f}% {count:,} packets "
+                             f"{rate:,.0f} pkt/s")
+            sys.stderr.flush()
+        yield frame
+    sys.stderr.write("\n")
+
+
+def _run_one(path: str, settings: Any, sink: Callable[[bytes], None], shard: int,
+             shards: int, progress: bool) -> tuple[Counters, str | None]:
+    worker = Worker(settings, sink, shard, shards)
+    with open_capture(path) as reader:
+        frames: Iterable[Frame] = reader
+        if progress:
+            frames = _with_progress(reader, reader, os.path.getsize(path))
+        worker.run(frames)
+        problem = getattr(reader, "problem", None)
+    worker.finish()
+    return worker.counters, problem
+
+
+def replay(path: str, settings: Any, workers: int = 1, progress: bool = False
+           ) -> ReplayResult:
+    """Replay `path`; raise CaptureFileError (before any output) if it is not readable."""
+    open_capture(path).close()  # fail fast, in this process, on a file we cannot read
+    writer = open_writer(settings)
+    result = ReplayResult()
+    try:
+        if workers <= 1:
+            counters, result.problem = _run_one(path, settings, writer.write, 0, 1, progress)
+            result.counters.merge(counters.snapshot())
+        else:
+            _replay_sharded(path, settings, workers, writer.write, result, progress)
+    finally:
+        writer.close()
+    result.events = writer.events
+    return result
+
+
+def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str,
+                progress: bool) -> None:
+    sender = BusSender(endpoint, shard, block=True)
+    counters, problem = _run_one(path, settings, sender.send, shard, shards, progress)
+    sender.close({"counters": counters.snapshot(), "problem": problem})
+
+
+def _replay_sharded(path: str, settings: Any, shards: int, write: Callable[[bytes], None],
+                    result: ReplayResult, progress: bool) -> None:
+    ctx = multiprocessing.get_context("fork")
+    with tempfile.TemporaryDirectory(prefix="shardbeat-") as tmp:
+        endpoint = f"ipc://{tmp}/bus"
+        receiver = BusReceiver(endpoint)
+        procs = [ctx.Process(target=_shard_main, name=f"shardbeat-worker-{i}",
+                             args=(path, settings, i, shards, endpoint, progress and i == 0))
+                 for i in range(shards)]
+        for proc in procs:
+            proc.start()
+        finished = 0
+        try:
+            alive = lambda: any(p.is_alive() for p in procs)  # noqa: E731
+            for _shard, events, final in receiver.messages(shards, alive):
+                if events is not None:
+                    for encoded in events:
+                        write(encoded)
+                    continue
+                finished += 1
+                result.counters.merge(final["counters"])
+                result.problem = result.problem or final["problem"]
+        finally:
+            for proc in procs:
+                proc.join()
+            receiver.close()
+        failed = [p.name for p in procs if p.exitcode != 0]
+        if failed or finished < shards:
+            raise RuntimeError(f"worker process(es) failed: {', '.join(failed) or 'lost'}")
