@@ -1,0 +1,188 @@
+"""The per-worker flow table: every decoded packet counted into a bidirectional flow, flows
+reported every `period`, ended after `timeout` idle, after `active_timeout` of life, when the
+table is full, and at end of capture.
+
+Time is packet time, and every report happens at an instant fixed by the clock alone: the
+multiples of `period` and of `timeout` since the epoch ("passes"). A pass first ends the flows
+idle for more than `timeout` (and those older than `active_timeout`), then, on a multiple of
+`period`, reports every other open flow. Because the instants do not depend on how packets
+are batched or which worker holds a flow, N workers publish exactly the reports one worker
+would (eviction at `max_flows` excepted: that cap is per worker).
+
+The key is (protocol, VLANs, both endpoints as (ip, port, mac)) with the endpoints in a
+canonical order, so both directions meet in one entry. MACs take part as in Packetbeat
+unless `allow_mismatched_eth`. ICMP has no ports (Packetbeat 8 keys ICMP flows by address
+only too). The flow's source is the sender of its first packet. Bytes are wire lengths of
+the frames (`Packet.frame_len`), as Packetbeat adds the capture's original length.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Callable
+
+from shardbeat.decode.packet import Packet
+from shardbeat.flows.config import FlowsConfig
+from shardbeat.flows.events import flow_event, flow_id
+from shardbeat.metrics.counters import Counters
+
+_NS = 1_000_000_000
+# At the cap, evict this fraction of the table at once: a flood of new flows then costs one
+# scan of the table per max_flows/64 new flows instead of one per new flow.
+_EVICT_SHARE = 64
+
+
+class Flow:
+    """One bidirectional flow. `src_*` is the first packet's sender."""
+
+    __slots__ = (
+        "key", "src_is_a", "proto", "vlans", "src_ip", "dst_ip", "src_port", "dst_port",
+        "src_mac", "dst_mac", "first_ns", "last_ns", "src_packets", "src_bytes",
+        "dst_packets", "dst_bytes", "dst_seen", "icmp", "icmp_tc", "_id",
+    )
+
+    def __init__(self, key: tuple, src_is_a: bool, pkt: Packet, macs: bool) -> None:
+        self.key = key
+        self.src_is_a = src_is_a
+        self.proto = pkt.proto
+        self.vlans = pkt.vlans
+        self.src_ip, self.dst_ip = pkt.src_ip, pkt.dst_ip
+        self.src_port, self.dst_port = pkt.src_port, pkt.dst_port
+        self.src_mac = pkt.src_mac if macs else b""
+        self.dst_mac = pkt.dst_mac if macs else b""
+        self.first_ns = self.last_ns = pkt.ts
+        self.src_packets = self.src_bytes = self.dst_packets = self.dst_bytes = 0
+        self.dst_seen = False
+        self.icmp = pkt.proto == 1 or pkt.proto == 58
+        self.icmp_tc = 0  # last type << 8 | code the source sent (Packetbeat reports it)
+        self._id: str | None = None
+
+    def flow_id(self) -> str:
+        if self._id is None:
+            self._id = flow_id(self.proto, self.vlans, (self.src_mac, self.src_ip,
+                               self.src_port), (self.dst_mac, self.dst_ip, self.dst_port))
+        return self._id
+
+
+class FlowTable:
+    def __init__(self, config: FlowsConfig, publish: Callable[[dict], None],
+                 counters: Counters) -> None:
+        self._publish = publish
+        self._counters = counters
+        self._flows: dict[tuple, Flow] = {}
+        self._macs = not config.allow_mismatched_eth
+        self._delta = config.enable_delta_flow_reports
+        self._timeout_ns = round(config.timeout * _NS)
+        self._period_ns = round(config.period * _NS) if config.period > 0 else 0
+        self._active_ns = round(config.active_timeout * _NS)
+        self._max_flows = config.max_flows
+        self._intervals = tuple(i for i in (self._timeout_ns, self._period_ns) if i)
+        self._next_pass = 0  # unknown until the first packet or tick sets the clock
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def update(self, pkt: Packet) -> None:
+        """Count one decoded packet. The hot path: one key tuple, one dict lookup."""
+        ts = pkt.ts
+        if ts >= self._next_pass:
+            self._advance(ts)
+        si, di, sp, dp = pkt.src_ip, pkt.dst_ip, pkt.src_port, pkt.dst_port
+        if self._macs:
+            sm, dm = pkt.src_mac, pkt.dst_mac
+        else:
+            sm = dm = b""
+        if si != di:
+            a = si < di
+        elif sp != dp:
+            a = sp < dp
+        else:
+            a = sm <= dm
+        if a:
+            key = (pkt.proto, pkt.vlans, si, sp, sm, di, dp, dm)
+        else:
+            key = (pkt.proto, pkt.vlans, di, dp, dm, si, sp, sm)
+        flow = self._flows.get(key)
+        if flow is None:
+            flow = self._open(key, a, pkt)
+        if flow.src_is_a is a:
+            flow.src_packets += 1
+            flow.src_bytes += pkt.frame_len
+            if flow.icmp:
+                flow.icmp_tc = pkt.icmp_type << 8 | pkt.icmp_code
+        else:
+            flow.dst_packets += 1
+            flow.dst_bytes += pkt.frame_len
+            flow.dst_seen = True
+        if ts > flow.last_ns:
+            flow.last_ns = ts
+
+    def tick(self, now_ns: int) -> None:
+        """Packet time has reached `now_ns`: make every report due by then."""
+        if now_ns >= self._next_pass:
+            self._advance(now_ns)
+
+    def flush(self, now_ns: int) -> None:
+        """End of capture: a final report of every open flow."""
+        self.tick(now_ns)
+        for flow in self._flows.values():
+            self._report(flow, max(now_ns, flow.last_ns), True)
+        self._counters.inc("flows_flushed", len(self._flows))
+        self._flows.clear()
+
+    def _open(self, key: tuple, a: bool, pkt: Packet) -> Flow:
+        if len(self._flows) >= self._max_flows:
+            self._evict(pkt.ts)
+        flow = Flow(key, a, pkt, self._macs)
+        self._flows[key] = flow
+        self._counters.inc("flows_opened")
+        return flow
+
+    def _evict(self, now_ns: int) -> None:
+        """The table is full: end the flows idle the longest, each with a final report."""
+        count = max(1, self._max_flows // _EVICT_SHARE)
+        for flow in heapq.nsmallest(count, self._flows.values(), key=_last_seen):
+            del self._flows[flow.key]
+            self._report(flow, max(now_ns, flow.last_ns), True)
+        self._counters.inc("flows_evicted", count)
+
+    def _advance(self, now_ns: int) -> None:
+        """Run every pass due by `now_ns`, in order; skip straight past an empty table."""
+        while self._next_pass <= now_ns:
+            if not self._flows:
+                self._next_pass = self._next_after(now_ns)
+                return
+            instant = self._next_pass
+            self._pass(instant)
+            self._next_pass = self._next_after(instant)
+
+    def _next_after(self, t: int) -> int:
+        return min((t // i + 1) * i for i in self._intervals)
+
+    def _pass(self, instant: int) -> None:
+        idle_before = instant - self._timeout_ns
+        born_before = instant - self._active_ns if self._active_ns else None
+        report = self._period_ns and instant % self._period_ns == 0
+        ended = []
+        for flow in self._flows.values():
+            if flow.last_ns < idle_before:
+                ended.append(flow)
+                self._counters.inc("flows_idle_timeout")
+            elif born_before is not None and flow.first_ns <= born_before:
+                ended.append(flow)
+                self._counters.inc("flows_active_timeout")
+            elif report:
+                self._report(flow, instant, False)
+        for flow in ended:
+            del self._flows[flow.key]
+            self._report(flow, instant, True)
+
+    def _report(self, flow: Flow, report_ns: int, final: bool) -> None:
+        self._publish(flow_event(flow, report_ns, final))
+        self._counters.inc("flows_reported")
+        if self._delta:
+            flow.src_packets = flow.src_bytes = flow.dst_packets = flow.dst_bytes = 0
+
+
+def _last_seen(flow: Flow) -> int:
+    return flow.last_ns
