@@ -31,8 +31,9 @@ class FlowsConfig(StrictModel):
                     "of totals since it started.")
     allow_mismatched_eth: bool = Field(
         False,
-        description="Accepted for packetbeat.yml compatibility: flows are keyed by IP "
-                    "endpoints, so frames of one flow with differing MACs already share it.")
+        description="Leave MAC addresses out of a flow's key (and its event), so that "
+                    "frames of one conversation with differing MACs (asymmetric routing) "
+                    "stay one flow.")
     fields: dict[str, Any] = Field(default_factory=dict,
                                    description="Extra fields added to every flow event.")
     fields_under_root: bool = Field(False, description="Put `fields` at the event's root.")
