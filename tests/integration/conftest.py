@@ -18,14 +18,12 @@ from typing import Any, Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from dnstraffic import run_dns_traffic  # noqa: E402
-from httptraffic import run_http_traffic  # noqa: E402
-from loopcapture import capture_port  # noqa: E402
-from realservers import (DNSMASQ, NGINX, TCPDUMP, TSHARK, dnsmasq_server,  # noqa: E402
-                         missing_binaries, nginx_server)
-from replaycli import run_replay  # noqa: E402
+from tests.integration.dnstraffic import run_dns_traffic
+from tests.integration.httptraffic import run_http_traffic
+from tests.integration.loopcapture import capture_port
+from tests.integration.realservers import (DNSMASQ, NGINX, TCPDUMP, TSHARK,
+                                           dnsmasq_server, missing_binaries, nginx_server)
+from tests.integration.replaycli import run_replay
 
 INSTALL_HINT = ("install them with `apt-get install tshark nginx-light dnsmasq-base tcpdump`"
                 " (.ci/run does)")

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from realservers import STARTUP_TIMEOUT_S, TCPDUMP, TSHARK, stop_process
+from tests.integration.realservers import (STARTUP_TIMEOUT_S, TCPDUMP, TSHARK,
+                                           stop_process)
 
 PCAP_HEADER_LEN = 24
 # After the client is done, the file must stop growing for this long before tcpdump is

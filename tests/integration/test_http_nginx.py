@@ -10,8 +10,9 @@ from collections import Counter
 
 import pytest
 
-from loopcapture import capture_span, conversations, frame_totals, packet_fields
-from replaycli import get, of_type, timestamp_ns
+from tests.integration.loopcapture import (capture_span, conversations, frame_totals,
+                                           packet_fields)
+from tests.integration.replaycli import get, of_type, timestamp_ns
 
 pytestmark = pytest.mark.integration
 

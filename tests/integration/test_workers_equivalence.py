@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from replaycli import canonical_lines, run_replays_together
+from tests.integration.replaycli import canonical_lines, run_replays_together
 
 pytestmark = pytest.mark.integration
 
