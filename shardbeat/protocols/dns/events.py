@@ -1,0 +1,175 @@
+"""A DNS query/response pair → Transaction (→ Packetbeat 8.x event via `to_event`).
+
+Mirrors Packetbeat's publishTransaction/addDNSToMapStr: `dns.*` is filled from the response
+when there is one, else from the query; `method`, `query` and `resource` come from the
+query when there is one; status is OK only for a paired response with rcode NOERROR.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from shardbeat.protocols.base import Conn
+from shardbeat.protocols.dns.domain import question_domain
+from shardbeat.protocols.dns.edns import format_opt, opt_flags
+from shardbeat.protocols.dns.names import class_name, opcode_name, rcode_name, type_name
+from shardbeat.protocols.dns.rdata import escape_raw, format_rdata
+from shardbeat.protocols.dns.wire import AA, AD, CD, RA, RD, TC, Malformed, Message, \
+    Question, Record, trim_dot
+from shardbeat.transactions.event import Transaction
+
+_FLAG_KEYS = (("authoritative", AA), ("truncated_response", TC), ("recursion_desired", RD),
+              ("recursion_available", RA), ("authentic_data", AD), ("checking_disabled", CD))
+_HEADER_FLAGS = (("AA", AA), ("TC", TC), ("RD", RD), ("RA", RA), ("AD", AD), ("CD", CD))
+_DECODE_ERRORS = (Malformed, struct.error, IndexError, ValueError)
+
+
+class Sent:
+    """One message as seen on the wire: decoded, when, and its size in bytes (for TCP the
+    2-byte length prefix included, as Packetbeat counts it)."""
+
+    __slots__ = ("msg", "ts", "length")
+
+    def __init__(self, msg: Message, ts: int, length: int) -> None:
+        self.msg = msg
+        self.ts = ts
+        self.length = length
+
+
+class Rendered:
+    """What building the `dns` object found besides the object itself."""
+
+    __slots__ = ("resolved_ips", "bad_rdata")
+
+    def __init__(self) -> None:
+        self.resolved_ips: list[str] = []
+        self.bad_rdata = 0
+
+
+def question_text(q: Question) -> str:
+    return f"class {class_name(q.qclass)}, type {type_name(q.qtype)}, {q.name}"
+
+
+def dns_object(msg: Message, include_authorities: bool, include_additionals: bool,
+               found: Rendered) -> dict:
+    out: dict = {"id": msg.id, "op_code": opcode_name(msg.opcode),
+                 "flags": {key: msg.flag(mask) for key, mask in _FLAG_KEYS},
+                 "response_code": rcode_name(msg.rcode)}
+    header_flags = [name for name, mask in _HEADER_FLAGS if msg.flag(mask)]
+    if msg.opt is not None and opt_flags(msg.opt)[2]:
+        header_flags.append("DO")
+    if header_flags:
+        out["header_flags"] = header_flags
+    if msg.questions:
+        q = msg.questions[0]
+        out["question"] = {"name": q.name, "type": type_name(q.qtype),
+                           "class": class_name(q.qclass), **question_domain(q.name)}
+    if msg.opt is not None:
+        out["opt"] = format_opt(msg.raw, msg.opt)
+    out["answers_count"] = len(msg.answers)
+    if msg.answers:
+        answers = _records(msg.raw, msg.answers, found, collect_ips=True)
+        if answers:
+            out["answers"] = answers
+        if found.resolved_ips:
+            out["resolved_ip"] = list(found.resolved_ips)
+    out["authorities_count"] = len(msg.authorities)
+    if include_authorities and msg.authorities:
+        authorities = _records(msg.raw, msg.authorities, found, collect_ips=False)
+        if authorities:
+            out["authorities"] = authorities
+    out["additionals_count"] = len(msg.additionals) - (1 if msg.opt is not None else 0)
+    if include_additionals and msg.additionals:
+        additionals = _records(msg.raw, msg.additionals, found, collect_ips=False)
+        if additionals:
+            out["additionals"] = additionals
+    return out
+
+
+def _rdata(raw: bytes, rec: Record, found: Rendered) -> dict | None:
+    try:
+        return format_rdata(raw, rec)
+    except _DECODE_ERRORS:
+        found.bad_rdata += 1
+        return {"data": escape_raw(raw[rec.rdata_off:rec.rdata_off + rec.rdlen])}
+
+
+def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bool) -> list:
+    out = []
+    for rec in records:
+        bad_before = found.bad_rdata
+        fmt = _rdata(raw, rec, found)
+        if fmt is None:
+            continue
+        if collect_ips and rec.rtype in (1, 28) and found.bad_rdata == bad_before:
+            found.resolved_ips.append(fmt["data"])
+        out.append({"name": trim_dot(rec.name), "type": type_name(rec.rtype),
+                    "class": class_name(rec.rclass), "ttl": str(rec.ttl), **fmt})
+    return out
+
+
+def _rr_text(raw: bytes, rec: Record) -> str:
+    """Packetbeat's rrToString: the string-valued extras sorted by key, then the data
+    (integer extras such as MX preference are not printed, as in Packetbeat)."""
+    fmt = _rdata(raw, rec, Rendered()) or {}
+    data = fmt.pop("data", None)
+    text = "".join(f"{key} {value}, " for key, value in sorted(fmt.items())
+                   if isinstance(value, str))
+    if data is None:
+        return text[:-2] if text.endswith(", ") else text
+    return text + str(data)
+
+
+def message_text(msg: Message) -> str:
+    """`request`/`response` for send_request/send_response (Packetbeat's dnsToString)."""
+    flags = " ".join(name.lower() for name, mask in _HEADER_FLAGS if msg.flag(mask))
+    kind = "response" if msg.is_response else "query"
+    parts = [f"ID {msg.id}; QR {kind}; OPCODE {opcode_name(msg.opcode)}; FLAGS {flags}; "
+             f"RCODE {rcode_name(msg.rcode)}"]
+    if msg.questions:
+        parts.append("QUESTION " + "; ".join(question_text(q) for q in msg.questions))
+    for title, records in (("ANSWER", msg.answers), ("AUTHORITY", msg.authorities),
+                           ("ADDITIONAL", msg.additionals)):
+        if records:
+            parts.append(title + " " + "; ".join(_rr_text(msg.raw, r) for r in records))
+    return "; ".join(parts)
+
+
+class Options:
+    """The config values event building needs (kept apart from the pydantic model)."""
+
+    __slots__ = ("include_authorities", "include_additionals", "send_request",
+                 "send_response")
+
+    def __init__(self, config) -> None:
+        self.include_authorities = config.include_authorities
+        self.include_additionals = config.include_additionals
+        self.send_request = config.send_request
+        self.send_response = config.send_response
+
+
+def to_transaction(conn: Conn, query: Sent | None, response: Sent | None,
+                   notes: list[str], opts: Options) -> tuple[Transaction, Rendered]:
+    main = response if response is not None else query
+    head = query if query is not None else response
+    assert main is not None and head is not None
+    found = Rendered()
+    dns = {"type": "answer" if response is not None else "query",
+           **dns_object(main.msg, opts.include_authorities, opts.include_additionals, found)}
+    paired = query is not None and response is not None
+    tx = Transaction(type="dns", conn=conn, start_ns=head.ts,
+                     end_ns=response.ts if paired else None,
+                     status="OK" if paired and response.msg.rcode == 0 else "Error",
+                     method=opcode_name(head.msg.opcode),
+                     request_bytes=query.length if query is not None else 0,
+                     response_bytes=response.length if response is not None else 0,
+                     notes=list(notes), related_ips=list(found.resolved_ips),
+                     fields={"dns": dns})
+    if head.msg.questions:
+        tx.query = question_text(head.msg.questions[0])
+        tx.resource = head.msg.questions[0].name
+    if opts.send_request and query is not None:
+        tx.request = message_text(query.msg)
+    if opts.send_response and response is not None:
+        tx.response = message_text(response.msg)
+    return tx, found

@@ -1,0 +1,209 @@
+"""DNS message grammar (RFC 1035 4.1): header, questions, resource records.
+
+Pure and bounded: a name follows at most `MAX_POINTERS` compression pointers and spans at
+most `MAX_NAME_OCTETS`, so a pointer loop or a hostile name costs a few hundred steps. The
+decoder is as lenient as miekg/dns (which Packetbeat uses): section counts larger than the
+data are cut at a record boundary. Where a record is cut mid-way, what came before it is
+kept and the message is marked `incomplete`, so a snaplen-truncated response still pairs.
+Rdata stays as offsets into the message; `rdata.py` formats it when an event is built.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+HEADER = struct.Struct("!HHHHHH")
+_QUESTION_TAIL = struct.Struct("!HH")
+_RR_TAIL = struct.Struct("!HHIH")
+HEADER_LEN = HEADER.size
+TYPE_OPT = 41
+
+# miekg/dns's bounds: a 255-octet name can hold at most 126 pointers that each make progress.
+MAX_POINTERS = 126
+MAX_NAME_OCTETS = 255
+
+
+class Malformed(Exception):
+    """Raised inside the decoder only; `decode` turns it into `Message.incomplete`."""
+
+
+def _label_escapes() -> tuple[str, ...]:
+    # Presentation format as miekg/dns prints labels: specials backslash-escaped,
+    # unprintable bytes as \DDD.
+    table = []
+    for byte in range(256):
+        char = chr(byte)
+        if byte < 0x20 or byte > 0x7E:
+            table.append(f"\\{byte:03d}")
+        elif char in ".' @;()\"\\":
+            table.append("\\" + char)
+        else:
+            table.append(char)
+    return tuple(table)
+
+
+_LABEL_ESCAPES = _label_escapes()
+_PLAIN_LABEL_BYTES = bytes(b for b in range(0x21, 0x7F) if chr(b) not in ".'@;()\"\\")
+
+
+def _label_text(raw: bytes) -> str:
+    if not raw.translate(None, _PLAIN_LABEL_BYTES):
+        return raw.decode("ascii")
+    return "".join([_LABEL_ESCAPES[b] for b in raw])
+
+
+def read_name(msg: bytes, off: int) -> tuple[str, int]:
+    """The name at `off` in presentation form with a trailing dot ("." for the root), and
+    the offset just past it in place (a pointer ends the name where it stands)."""
+    size = len(msg)
+    labels: list[str] = []
+    resume = -1
+    pointers = 0
+    octets = 1
+    while True:
+        if off >= size:
+            raise Malformed("name runs past the message")
+        length = msg[off]
+        if length == 0:
+            off += 1
+            break
+        kind = length & 0xC0
+        if kind == 0xC0:
+            if off + 1 >= size:
+                raise Malformed("compression pointer cut short")
+            pointers += 1
+            if pointers > MAX_POINTERS:
+                raise Malformed("too many compression pointers")
+            if resume < 0:
+                resume = off + 2
+            off = ((length & 0x3F) << 8) | msg[off + 1]
+            continue
+        if kind:
+            raise Malformed("unsupported label type")
+        octets += length + 1
+        if octets > MAX_NAME_OCTETS:
+            raise Malformed("name longer than 255 octets")
+        start = off + 1
+        off = start + length
+        if off > size:
+            raise Malformed("label runs past the message")
+        labels.append(_label_text(msg[start:off]))
+    name = ".".join(labels) + "." if labels else "."
+    return name, (resume if resume >= 0 else off)
+
+
+class Question(NamedTuple):
+    name: str   # trailing dot removed, as Packetbeat 8 normalises question names
+    qtype: int
+    qclass: int
+
+
+class Record(NamedTuple):
+    name: str   # with its trailing dot
+    rtype: int
+    rclass: int
+    ttl: int
+    rdata_off: int
+    rdlen: int
+
+
+class Message:
+    """One decoded DNS message; `raw` is kept because rdata names point into it."""
+
+    __slots__ = ("raw", "id", "flags", "questions", "answers", "authorities", "additionals",
+                 "opt", "incomplete")
+
+    def __init__(self, raw: bytes, msg_id: int, flags: int) -> None:
+        self.raw = raw
+        self.id = msg_id
+        self.flags = flags
+        self.questions: list[Question] = []
+        self.answers: list[Record] = []
+        self.authorities: list[Record] = []
+        self.additionals: list[Record] = []
+        self.opt: Record | None = None
+        self.incomplete = False
+
+    @property
+    def is_response(self) -> bool:
+        return bool(self.flags & 0x8000)
+
+    @property
+    def opcode(self) -> int:
+        return (self.flags >> 11) & 0xF
+
+    @property
+    def rcode(self) -> int:
+        return self.flags & 0xF
+
+    def flag(self, mask: int) -> bool:
+        return bool(self.flags & mask)
+
+    def is_empty(self) -> bool:
+        """Header only: Packetbeat rejects these as not DNS (miekg's `Len() <= 12`)."""
+        return not (self.questions or self.answers or self.authorities or self.additionals)
+
+
+# Header flag bits (RFC 1035 4.1.1, RFC 4035 3.2).
+AA, TC, RD, RA, AD, CD = 0x0400, 0x0200, 0x0100, 0x0080, 0x0020, 0x0010
+
+
+def decode(raw: bytes) -> Message | None:
+    """Decode one whole message; None when even the 12-byte header is missing."""
+    if len(raw) < HEADER_LEN:
+        return None
+    msg_id, flags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(raw, 0)
+    msg = Message(raw, msg_id, flags)
+    off = HEADER_LEN
+    try:
+        off = _questions(raw, off, qdcount, msg.questions)
+        for count, section in ((ancount, msg.answers), (nscount, msg.authorities),
+                               (arcount, msg.additionals)):
+            off = _records(raw, off, count, section)
+    except Malformed:
+        msg.incomplete = True
+    for rec in reversed(msg.additionals):
+        # RFC 6891 6.1.1 lets OPT sit anywhere in the section; miekg takes the last one.
+        if rec.rtype == TYPE_OPT:
+            msg.opt = rec
+            break
+    return msg
+
+
+def _questions(raw: bytes, off: int, count: int, out: list[Question]) -> int:
+    size = len(raw)
+    for _ in range(count):
+        if off >= size:  # the count was a lie; miekg stops here without an error
+            break
+        name, off = read_name(raw, off)
+        if off + 4 > size:
+            raise Malformed("question cut short")
+        qtype, qclass = _QUESTION_TAIL.unpack_from(raw, off)
+        off += 4
+        out.append(Question(trim_dot(name), qtype, qclass))
+    return off
+
+
+def _records(raw: bytes, off: int, count: int, out: list[Record]) -> int:
+    size = len(raw)
+    for _ in range(count):
+        if off >= size:
+            break
+        name, off = read_name(raw, off)
+        if off + 10 > size:
+            raise Malformed("record header cut short")
+        rtype, rclass, ttl, rdlen = _RR_TAIL.unpack_from(raw, off)
+        off += 10
+        if off + rdlen > size:
+            raise Malformed("rdata runs past the message")
+        out.append(Record(name, rtype, rclass, ttl, off, rdlen))
+        off += rdlen
+    return off
+
+
+def trim_dot(name: str) -> str:
+    """Packetbeat's trimRightDot: drop one trailing dot, but keep the root as "."."""
+    if len(name) > 1 and name[-1] == ".":
+        return name[:-1]
+    return name
