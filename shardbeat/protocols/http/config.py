@@ -38,12 +38,13 @@ class HttpConfig(ProtocolConfig):
         (), description="Query-string and form-urlencoded body parameters whose values are "
                         "replaced by `xxxxx` (matched case-insensitively).")
     redact_authorization: bool = Field(
-        False, description="Replace the value of the `Authorization` and `Proxy-Authorization` "
-                           "headers by `*` in the headers and the raw request "
+        False, description="Mask the `Authorization` and `Proxy-Authorization` values: `*` in "
+                           "`http.request.headers`, starred out in the raw `request` "
                            "(`user.name` is still taken from Basic credentials).")
     redact_headers: Names = Field(
-        (), description="Headers whose values are replaced by `REDACTED` in `request`/"
-                        "`response` and dropped from `http.*.headers`.")
+        (), description="Headers whose values are replaced by `REDACTED` in "
+                        "`http.*.headers` (the header stays, showing it was present) and in "
+                        "the raw `request`/`response` text.")
     send_headers: Names = Field(
         (), description="Header names (case-insensitive) added as `http.request.headers.*` / "
                         "`http.response.headers.*`.")

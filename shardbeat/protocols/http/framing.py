@@ -1,0 +1,294 @@
+"""Message framing, one phase at a time: where a message's head, body and chunks end.
+
+Every step gets the unconsumed bytes (a memoryview it must not keep) and returns how many
+it consumed (≥ 0, 0 only together with a phase change) or `-k` for "call again when k more
+bytes are buffered". A header block waits in the stream buffer until complete (the search
+resumes where it stopped, so a slow sender costs linear time); bodies are consumed as they
+come and only kept when asked for. Anything malformed is counted, noted where there is a
+transaction to note it on, and the direction goes to RESYNC, which skips to the next line
+that starts like a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shardbeat.protocols.base import Direction
+from shardbeat.protocols.http.message import Message, Options
+from shardbeat.protocols.http.state import DirState, HttpState, Phase
+from shardbeat.protocols.http.wire import (
+    HEAD_END, RESYNC_REQUEST, RESYNC_RESPONSE, Head, looks_like_start, parse_chunk_size,
+    parse_head, parse_start_line,
+)
+
+MAX_CHUNK_LINE = 4096   # a chunk-size line with extensions; longer is not HTTP
+RESYNC_WINDOW = 65536   # bytes searched per call when out of sync
+RESYNC_TAIL = 1024      # a partial last line kept while searching (may be a start line)
+_CRLF = b"\r\n"
+
+
+class Framer:
+    """The per-phase steps; owns no connection state (that is `HttpState`)."""
+
+    def __init__(self, opts: Options, counters: Any) -> None:
+        self.opts = opts
+        self.counters = counters
+        self.steps = {
+            Phase.START: self.head, Phase.BODY_LEN: self.body_len,
+            Phase.BODY_CLOSE: self.body_close, Phase.CHUNK_SIZE: self.chunk_size,
+            Phase.CHUNK_DATA: self.chunk_data, Phase.CHUNK_END: self.chunk_end,
+            Phase.TRAILER: self.trailer, Phase.TUNNEL: self.tunnel,
+            Phase.RESYNC: self.resync,
+        }
+
+    # -- heads ---------------------------------------------------------------------------
+
+    def head(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,
+             ts: int) -> int:
+        if d.start_ts is None:
+            blank = _leading_blank(view)
+            if blank:
+                return blank  # stray CRLFs between messages (RFC 9112 2.2)
+            d.start_ts = ts
+        limit = self.opts.max_head
+        s0 = max(0, d.scan_from - 3)
+        window = bytes(view[s0:limit + 4])
+        if not d.checked and not self._check_start(d, view, window, s0):
+            return self.fail(st, d, direction, "http_parse_errors", view)
+        found = HEAD_END.search(window)
+        if found is None:
+            if s0 + len(window) >= limit + 4:
+                return self.fail(st, d, direction, "http_header_too_large", view)
+            d.scan_from = s0 + len(window)
+            return -1
+        end = s0 + found.end()
+        head = parse_head(bytes(view[:end]), self.opts.max_headers)
+        if isinstance(head, str):
+            name = "http_too_many_headers" if head == "too many headers" \
+                else "http_parse_errors"
+            return self.fail(st, d, direction, name, view)
+        return self._begin(st, d, head, bytes(view[:end]), direction)
+
+    def _check_start(self, d: DirState, view: memoryview, window: bytes, s0: int) -> bool:
+        """Reject garbage as soon as its first line (or its first bytes) shows it."""
+        nl = window.find(b"\n")
+        if nl >= 0:
+            d.checked = True
+            return parse_start_line(bytes(view[:s0 + nl]).rstrip(b"\r")) is not None
+        if s0:
+            return True
+        probe = window[:16]
+        return (looks_like_start(probe, True) or looks_like_start(probe, False)
+                or _token_prefix(probe))
+
+    def _begin(self, st: HttpState, d: DirState, head: Head, raw: bytes,
+               direction: Direction) -> int:
+        is_request = head.start.is_request
+        if is_request != ((direction ^ st.flipped) == Direction.TO_SERVER):
+            if st.decided:
+                return self.fail(st, d, direction, "http_wrong_direction", memoryview(raw))
+            st.flip()
+        st.decided = True
+        msg = Message(d.start_ts)
+        msg.apply_head(head, raw, self.opts)
+        if head.bad_lines:
+            self.counters.inc("http_bad_header_lines", head.bad_lines)
+        if msg.bad_content_length:
+            self.counters.inc("http_bad_content_length")
+            msg.note("Invalid Content-Length header")
+        d.reset()
+        d.msg = msg
+        if is_request:
+            d.slot = st.pairing.request_started(msg)
+            self._request_body(st, d, msg, direction)
+        else:
+            self._response_body(st, d, msg, direction)
+        return len(raw)
+
+    def _request_body(self, st: HttpState, d: DirState, msg: Message,
+                      direction: Direction) -> None:
+        if msg.chunked:
+            d.phase = Phase.CHUNK_SIZE
+        elif msg.content_length > 0:
+            msg.body_bytes = d.remaining = msg.content_length
+            d.phase = Phase.BODY_LEN
+        else:
+            self.complete(st, d, direction)
+
+    def _response_body(self, st: HttpState, d: DirState, msg: Message,
+                       direction: Direction) -> None:
+        code = msg.status_code
+        slot = st.pairing.waiting()
+        method = slot.request.method if slot and slot.request else b""
+        if code == 101 or (method == b"CONNECT" and 200 <= code < 300):
+            # The connection stops being HTTP once this response is done.
+            self.complete(st, d, direction)
+            for side in st.dirs:
+                side.reset(Phase.TUNNEL)
+            self.counters.inc("http_tunnels")
+        elif 100 <= code < 200 or code in (204, 304) or method == b"HEAD":
+            self.complete(st, d, direction)
+        elif msg.chunked:
+            d.phase = Phase.CHUNK_SIZE
+        elif msg.has_content_length:
+            msg.body_bytes = d.remaining = msg.content_length
+            if d.remaining:
+                d.phase = Phase.BODY_LEN
+            else:
+                self.complete(st, d, direction)
+        elif msg.closes:
+            d.phase = Phase.BODY_CLOSE
+        else:
+            # Packetbeat's rule: a keep-alive response without length has no body.
+            self.complete(st, d, direction)
+
+    # -- bodies --------------------------------------------------------------------------
+
+    def body_len(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,
+                 ts: int) -> int:
+        n = min(len(view), d.remaining)
+        msg = d.msg
+        if msg.body is not None:
+            msg.keep(view[:n], self.opts)
+        msg.size += n
+        d.remaining -= n
+        if d.remaining == 0:
+            self.complete(st, d, direction)
+        return n
+
+    def body_close(self, st: HttpState, d: DirState, view: memoryview,
+                   direction: Direction, ts: int) -> int:
+        msg = d.msg
+        if msg.body is not None:
+            msg.keep(view, self.opts)
+        msg.size += len(view)
+        msg.body_bytes += len(view)
+        return len(view)
+
+    def chunk_size(self, st: HttpState, d: DirState, view: memoryview,
+                   direction: Direction, ts: int) -> int:
+        window = bytes(view[:MAX_CHUNK_LINE])
+        nl = window.find(b"\n")
+        if nl < 0:
+            if len(window) >= MAX_CHUNK_LINE:
+                return self.fail(st, d, direction, "http_bad_chunks", view)
+            return -1
+        size = parse_chunk_size(window[:nl].rstrip(b"\r"))
+        if size is None:
+            return self.fail(st, d, direction, "http_bad_chunks", view)
+        d.msg.size += nl + 1
+        d.remaining = size
+        d.phase = Phase.CHUNK_DATA if size else Phase.TRAILER
+        return nl + 1
+
+    def chunk_data(self, st: HttpState, d: DirState, view: memoryview,
+                   direction: Direction, ts: int) -> int:
+        n = min(len(view), d.remaining)
+        msg = d.msg
+        if msg.body is not None:
+            msg.keep(view[:n], self.opts)
+        msg.size += n
+        msg.body_bytes += n
+        d.remaining -= n
+        if d.remaining == 0:
+            d.phase = Phase.CHUNK_END
+        return n
+
+    def chunk_end(self, st: HttpState, d: DirState, view: memoryview,
+                  direction: Direction, ts: int) -> int:
+        first = view[0]
+        if first == 10:
+            n = 1
+        elif first == 13 and len(view) < 2:
+            return -1
+        elif bytes(view[:2]) == _CRLF:
+            n = 2
+        else:
+            return self.fail(st, d, direction, "http_bad_chunks", view)
+        d.msg.size += n
+        d.phase = Phase.CHUNK_SIZE
+        return n
+
+    def trailer(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,
+                ts: int) -> int:
+        room = self.opts.max_head - d.trailer
+        window = bytes(view[:room + 2])
+        nl = window.find(b"\n")
+        if nl < 0:
+            if len(window) > room:
+                return self.fail(st, d, direction, "http_header_too_large", view)
+            return -1
+        d.msg.size += nl + 1
+        d.trailer += nl + 1
+        if window[:nl].rstrip(b"\r") == b"":
+            self.complete(st, d, direction)
+        return nl + 1
+
+    def tunnel(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,
+               ts: int) -> int:
+        return len(view)
+
+    # -- completion and failure ----------------------------------------------------------
+
+    def complete(self, st: HttpState, d: DirState, direction: Direction) -> None:
+        msg, slot = d.msg, d.slot
+        d.reset()
+        if msg is None:
+            return
+        if msg.truncated:
+            self.counters.inc("http_oversize_messages")
+            msg.note(f"HTTP message larger than max_message_size "
+                     f"({self.opts.max_message_size} bytes): body truncated")
+        if msg.is_request:
+            st.pairing.request_finished(slot)
+        else:
+            st.pairing.response_finished(msg)
+
+    def fail(self, st: HttpState, d: DirState, direction: Direction, counter: str,
+             view: memoryview) -> int:
+        """Count, note, and go looking for the next message; consumes the bad line."""
+        self.counters.inc(counter)
+        msg = d.msg
+        if msg is not None:
+            msg.note("Malformed HTTP message, parsing resumed at the next message")
+            self.complete(st, d, direction)
+        elif (direction ^ st.flipped) == Direction.TO_SERVER:
+            st.pairing.request_lost("Request not parsed: malformed")
+        d.reset(Phase.RESYNC)
+        nl = bytes(view[:RESYNC_WINDOW]).find(b"\n")
+        return nl + 1 if nl >= 0 else min(len(view), 1)
+
+    def resync(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,
+               ts: int) -> int:
+        window = bytes(view[:RESYNC_WINDOW])
+        requests = (direction ^ st.flipped) == Direction.TO_SERVER
+        patterns = (RESYNC_REQUEST, RESYNC_RESPONSE) if not st.decided else \
+            ((RESYNC_REQUEST,) if requests else (RESYNC_RESPONSE,))
+        starts = [m.start() for p in patterns if (m := p.search(window))]
+        if starts:
+            skip = min(starts)
+            if skip == 0:
+                d.phase = Phase.START
+            self.counters.inc("http_resync_skipped_bytes", skip)
+            return skip
+        tail = len(window) - (window.rfind(b"\n") + 1)
+        skip = len(window) - (tail if tail <= RESYNC_TAIL else 0)
+        if skip == 0:
+            return -1
+        self.counters.inc("http_resync_skipped_bytes", skip)
+        return skip
+
+
+def _leading_blank(view: memoryview) -> int:
+    n = 0
+    for byte in view[:64]:
+        if byte not in (10, 13):
+            break
+        n += 1
+    return n
+
+
+def _token_prefix(data: bytes) -> bool:
+    """Could `data` still become `METHOD SP ...`? (First line not complete yet.)"""
+    token = data.split(b" ", 1)[0]
+    return bool(token) and len(token) <= 32 and token.isalpha() and token.isupper()

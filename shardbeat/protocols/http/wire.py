@@ -1,0 +1,129 @@
+"""HTTP/1.x wire grammar (RFC 9112): start lines, header blocks, chunk-size lines.
+
+Pure functions over `bytes` copies: no state, no allocation beyond what a bounded block
+needs. The incremental framing lives in `parser.py`; what a header means lives in
+`message.py`. Packetbeat's acceptance rules are kept where they are looser than the RFC
+(a request-target may contain spaces: method ends at the first space, version starts after
+the last one) because real clients send such lines and Packetbeat reports them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# End of a header block: an empty line, CRLF or bare LF (RFC 9112 2.2 lets a recipient
+# accept a bare LF as a line terminator).
+HEAD_END = re.compile(rb"\r?\n\r?\n")
+LINE_END = re.compile(rb"\r?\n")
+
+# tchar (RFC 9110 5.6.2) for methods; generous upper bound on its length.
+_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}\Z")
+_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])\Z")
+_STATUS = re.compile(rb"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: (.*))?\Z", re.DOTALL)
+_CHUNK = re.compile(rb"[ \t]*([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\Z")
+
+# A plausible message start at a line start, for resynchronising after a gap or garbage.
+RESYNC_REQUEST = re.compile(
+    rb"(?:\A|(?<=\n))[A-Z][A-Z0-9_-]{1,31} [^\r\n]{1,65536}? HTTP/[0-9]\.[0-9]\r?\n")
+RESYNC_RESPONSE = re.compile(rb"(?:\A|(?<=\n))HTTP/[0-9]\.[0-9] [0-9]{3}[ \r\n]")
+_PROBE_METHODS = (b"GET ", b"POST ", b"PUT ", b"DELETE ", b"HEAD ", b"OPTIONS ", b"PATCH ",
+                  b"CONNECT ", b"TRACE ", b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"COPY ",
+                  b"MOVE ", b"LOCK ", b"UNLOCK ", b"REPORT ", b"SEARCH ", b"PURGE ")
+
+
+@dataclass(slots=True)
+class StartLine:
+    is_request: bool
+    version: str
+    method: bytes = b""
+    target: bytes = b""
+    status_code: int = 0
+    status_phrase: bytes = b""
+
+
+def _version(major: bytes, minor: bytes) -> str:
+    # Packetbeat's parseVersion: anything past HTTP/1.2 is not HTTP/1.x and reads as 1.0.
+    if major > b"1" or minor > b"2":
+        return "1.0"
+    return f"{major.decode()}.{minor.decode()}"
+
+
+def parse_start_line(line: bytes) -> StartLine | None:
+    """A request line (`METHOD target HTTP/x.y`) or a status line (`HTTP/x.y NNN phrase`)."""
+    if line.startswith(b"HTTP/"):
+        m = _STATUS.match(line)
+        if m is None:
+            return None
+        return StartLine(False, _version(m.group(1), m.group(2)),
+                         status_code=int(m.group(3)), status_phrase=m.group(4) or b"")
+    first = line.find(b" ")
+    last = line.rfind(b" ")
+    if first <= 0 or last == first:
+        return None
+    method, version = line[:first], _VERSION.match(line[last + 1:])
+    if version is None or not _METHOD.match(method):
+        return None
+    return StartLine(True, _version(version.group(1), version.group(2)), method=method,
+                     target=line[first + 1:last])
+
+
+@dataclass(slots=True)
+class Head:
+    start: StartLine
+    headers: list[tuple[str, bytes]]   # (lower-case name, trimmed value), in wire order
+    bad_lines: int                      # header lines without a colon, skipped
+
+
+def parse_head(block: bytes, max_headers: int) -> Head | str:
+    """Split a complete header block; returns the reason as a string when it is unusable."""
+    lines = LINE_END.split(block)
+    start = parse_start_line(lines[0])
+    if start is None:
+        return "bad start line"
+    headers: list[tuple[str, bytes]] = []
+    bad = 0
+    for line in lines[1:]:
+        if not line:
+            continue
+        if line[0] in b" \t":
+            # obs-fold (RFC 9112 5.2): the continuation joins the previous value.
+            if headers:
+                name, value = headers[-1]
+                headers[-1] = (name, value + b" " + line.strip(b" \t"))
+            else:
+                bad += 1
+            continue
+        colon = line.find(b":")
+        if colon <= 0:
+            bad += 1
+            continue
+        if len(headers) >= max_headers:
+            return "too many headers"
+        name = line[:colon].rstrip(b" \t").lower().decode("latin-1")
+        headers.append((name, line[colon + 1:].strip(b" \t")))
+    return Head(start, headers, bad)
+
+
+def parse_chunk_size(line: bytes) -> int | None:
+    """`chunk-size [; extensions]` → size, or None when the line is not one."""
+    m = _CHUNK.match(line)
+    return int(m.group(1), 16) if m else None
+
+
+def comma_list(value: bytes) -> list[str]:
+    """`gzip, Chunked` → ["gzip", "chunked"] (Packetbeat's parseCommaSeparatedList)."""
+    return [part.strip(b" \t").lower().decode("latin-1") for part in value.split(b",")]
+
+
+def looks_like_start(data: bytes, is_request: bool) -> bool:
+    """Does `data` begin (after blank lines) like a request or a status line? Used to find
+    the way back into a stream after a gap, and by `probe` on unconfigured ports."""
+    data = data.lstrip(b"\r\n")
+    if not data:
+        return False
+    if not is_request:
+        return data.startswith(b"HTTP/1.") if len(data) >= 7 else b"HTTP/1.".startswith(data)
+    if any(data.startswith(m) for m in _PROBE_METHODS):
+        return True
+    return RESYNC_REQUEST.match(data) is not None
