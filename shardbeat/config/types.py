@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h|)\s*$")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "": 1.0,
@@ -51,9 +51,17 @@ def parse_size(value: Any) -> int:
     raise ValueError("expected a size such as 10mb, 512kb or a number of bytes")
 
 
+def one_or_many(value: Any) -> Any:
+    """go-ucfg unpacks a lone scalar into a one-element list (`ports: 80`); so do we."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return (value,)
+    return value
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+Names = Annotated[tuple[str, ...], BeforeValidator(one_or_many)]
 
 
 class StrictModel(BaseModel):
@@ -79,3 +87,9 @@ class ProtocolConfig(StrictModel):
         (), description="Processors run on this protocol's events only.")
     keep_null: bool = Field(False, description="Publish fields whose value is null.")
     index: str | None = Field(None, description="Index (or data stream) for these events.")
+
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _lone_port(cls, value: Any) -> Any:
+        # Inherited by every protocol, also where a subclass redeclares `ports`.
+        return one_or_many(value)

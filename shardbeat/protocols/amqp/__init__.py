@@ -1,0 +1,1 @@
+"""amqp: configuration only for now; the parser comes later (see config.py)."""

@@ -1,0 +1,1 @@
+"""dhcpv4: configuration only for now; the parser comes later (see config.py)."""

@@ -1,0 +1,1 @@
+"""mysql: configuration only for now; the parser comes later (see config.py)."""

@@ -1,0 +1,1 @@
+"""nfs: configuration only for now; the parser comes later (see config.py)."""

@@ -1,0 +1,1 @@
+"""pgsql: configuration only for now; the parser comes later (see config.py)."""
