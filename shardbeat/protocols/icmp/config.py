@@ -18,6 +18,10 @@ class IcmpConfig(ProtocolConfig):
 
     ports: tuple[Port, ...] = Field(
         (), description="Not accepted: ICMP has no ports; it is recognised by IP protocol.")
+    max_pending_requests: int = Field(
+        65536, ge=1,
+        description="shardbeat only: requests waiting for a reply per worker; at the cap "
+                    "the oldest is published unanswered (counted as icmp_pending_evicted).")
 
     @field_validator("ports")
     @classmethod
