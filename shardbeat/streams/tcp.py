@@ -75,7 +75,9 @@ class TcpTracker:
         stream = self._streams.get(key)
         flags = pkt.tcp_flags
         if stream is None:
-            if flags & _RST:
+            # Only a SYN or data starts tracking: the bare ACK or FIN that trails a closed
+            # connection must not open a new one.
+            if flags & _RST or not (flags & _SYN or pkt.payload):
                 return
             stream = self._open(key, pkt, src, dst)
             if stream is None:

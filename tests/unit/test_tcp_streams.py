@@ -262,3 +262,14 @@ def test_any_segmentation_gives_the_same_messages(chunk):
     for off in range(0, len(stream), chunk):
         t.on_packet(seg(CLIENT, SERVER, c + off, stream[off:off + chunk]))
     assert [m[1] for m in p.messages()] == stream.split(b"\n")[:-1]
+
+
+def test_the_ack_trailing_a_closed_connection_opens_nothing():
+    p = LineParser()
+    t, counters = tracker(p)
+    c, s = handshake(t)
+    t.on_packet(seg(CLIENT, SERVER, c, b"", flags=TcpFlag.ACK | TcpFlag.FIN))
+    t.on_packet(seg(SERVER, CLIENT, s, b"", flags=TcpFlag.ACK | TcpFlag.FIN))
+    t.on_packet(seg(CLIENT, SERVER, c + 1, b"", flags=TcpFlag.ACK))
+    assert len(t) == 0
+    assert counters.get("tcp_connections_opened") == 1
