@@ -86,7 +86,8 @@ class Framer:
         is_request = head.start.is_request
         if is_request != ((direction ^ st.flipped) == Direction.TO_SERVER):
             if st.decided:
-                return self.fail(st, d, direction, "http_wrong_direction", memoryview(raw))
+                return self.fail(st, d, direction, "http_wrong_direction", memoryview(raw),
+                                 answered=False)
             st.flip()
         st.decided = True
         msg = Message(d.start_ts)
@@ -245,17 +246,21 @@ class Framer:
             st.pairing.response_finished(msg)
 
     def fail(self, st: HttpState, d: DirState, direction: Direction, counter: str,
-             view: memoryview) -> int:
+             view: memoryview, answered: bool = True) -> int:
         """Count, note, and go looking for the next message; consumes the bad line."""
         self.counters.inc(counter)
         msg = d.msg
         if msg is not None:
             msg.note("Malformed HTTP message, parsing resumed at the next message")
             self.complete(st, d, direction)
-        elif (direction ^ st.flipped) == Direction.TO_SERVER:
+        nl = bytes(view[:RESYNC_WINDOW]).find(b"\n")
+        line = bytes(view[:nl]) if nl >= 0 else b""
+        if answered and msg is None and (direction ^ st.flipped) == Direction.TO_SERVER \
+                and _printable(line):
+            # A text line that fails as a request line was meant as one: the server will
+            # likely answer it (400), and that answer must not take the next request's.
             st.pairing.request_lost("Request not parsed: malformed")
         d.reset(Phase.RESYNC)
-        nl = bytes(view[:RESYNC_WINDOW]).find(b"\n")
         return nl + 1 if nl >= 0 else min(len(view), 1)
 
     def resync(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,
@@ -286,6 +291,11 @@ def _leading_blank(view: memoryview) -> int:
             break
         n += 1
     return n
+
+
+def _printable(line: bytes) -> bool:
+    line = line.rstrip(b"\r")
+    return bool(line) and all(32 <= b < 127 or b == 9 for b in line[:256])
 
 
 def _token_prefix(data: bytes) -> bool:

@@ -94,10 +94,15 @@ class HttpParser:
         if msg is not None:
             counters.inc("http_gaps_in_body")
             msg.note_loss()
-            if d.phase == Phase.BODY_LEN:
+            framed = d.phase == Phase.BODY_LEN
+            if framed:
                 msg.size += d.remaining
                 nbytes -= d.remaining
             self.framer.complete(st, d, direction)
+            if not framed:
+                # Where the chunked body ends is lost with the gap: only resync.
+                d.reset(Phase.RESYNC)
+                return
             if nbytes <= 0:
                 return
         counters.inc("http_gaps_in_head")
