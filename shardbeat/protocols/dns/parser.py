@@ -181,5 +181,6 @@ def _plausible_header(data: memoryview, off: int, length: int, direction: Direct
     try:
         _, end = read_name(window, HEADER_LEN)
     except Malformed:
-        return False
+        # Judge the name only when all of it is here; a segment may end inside it.
+        return len(window) < length
     return end + 4 <= length

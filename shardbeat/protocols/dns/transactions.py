@@ -45,13 +45,12 @@ class FlowState:
     """Per UDP flow or TCP connection. `pending` keeps insertion order, which is time
     order, so expiry stops at the first query still young enough."""
 
-    __slots__ = ("conn", "_reverse", "pending", "last_query", "halves")
+    __slots__ = ("conn", "_reverse", "pending", "halves")
 
     def __init__(self, conn: Conn, halves: tuple) -> None:
         self.conn = conn
         self._reverse: Conn | None = None
         self.pending: dict[tuple[Direction, int], Pending] = {}
-        self.last_query: tuple[Direction, int] | None = None
         self.halves = halves
 
     def conn_from(self, sender: Direction) -> Conn:
@@ -98,11 +97,9 @@ class Correlator:
             self._counters.inc("dns_pending_evicted")
             self._unanswered(evicted)
         st.pending[key] = Pending(sent, st.conn_from(direction), notes)
-        st.last_query = key
 
     def response(self, st: FlowState, direction: Direction, sent: Sent) -> None:
         pending = st.pending.pop((_other(direction), sent.msg.id), None)
-        st.last_query = None
         if pending is None:
             self._counters.inc("dns_unmatched_responses")
             conn, query, notes = st.conn_from(_other(direction)), None, [ORPHANED_RESPONSE]
@@ -117,15 +114,15 @@ class Correlator:
     def response_error(self, st: FlowState, direction: Direction, msg_id: int | None,
                        note: str) -> None:
         """A response that could not be used: its query (matched by id when the id could
-        be read, else the connection's last query, as Packetbeat does over TCP) is
-        published now with the reason, rather than waiting to time out."""
+        be read, else the oldest query still waiting on this connection) is published now
+        with the reason, rather than left to time out. Packetbeat picks the connection's
+        last query instead, which is the same one unless queries were pipelined."""
+        asker = _other(direction)
         if msg_id is not None:
-            key = (_other(direction), msg_id)
+            key = (asker, msg_id)
         else:
-            key = st.last_query
+            key = next((k for k in st.pending if k[0] == asker), None)
         pending = st.pending.pop(key, None) if key is not None else None
-        if key == st.last_query:
-            st.last_query = None
         if pending is not None:
             pending.notes.append(RESPONSE + note)
             self._publish(pending.conn, pending.query, None, pending.notes)
@@ -141,7 +138,6 @@ class Correlator:
     def close(self, st: FlowState) -> None:
         while st.pending:
             self._unanswered(st.pending.pop(next(iter(st.pending))))
-        st.last_query = None
 
     def _unanswered(self, pending: Pending) -> None:
         self._counters.inc("dns_unmatched_requests")
