@@ -234,7 +234,9 @@ class EventBuilder:
         out["headers"] = collect_headers(resp, self.opts)
         http["response"] = out
         tx.response_bytes = resp.size
-        tx.end_ns = resp.ts
+        if tx.start_ns != resp.ts or tx.method is not None:
+            # Unpaired, a response has no start to measure from (no 0 duration).
+            tx.end_ns = resp.ts
         if self.opts.send_response:
             tx.response = self._raw(resp, body)
 
