@@ -43,7 +43,6 @@ class DnsParser:
     name = "dns"
 
     def __init__(self, config: DnsConfig, env: ParserEnv) -> None:
-        self._config = config
         self._counters = env.counters
         self._tx = Correlator(config, env)
         self._max_message = config.max_message_size

@@ -18,12 +18,10 @@ from typing import Callable
 from shardbeat.protocols.dns.names import algorithm_name, hash_name, type_name
 from shardbeat.protocols.dns.wire import Malformed, Record, read_name, trim_dot
 
-_U8 = struct.Struct("!B")
 _U16 = struct.Struct("!H")
-_U32 = struct.Struct("!I")
 _SOA_TAIL = struct.Struct("!IIIII")
 _SRV_HEAD = struct.Struct("!HHH")
-_DNSKEY_HEAD = struct.Struct("!HBB")
+_DNSKEY_HEAD = _DS_HEAD = struct.Struct("!HBB")
 _RRSIG_HEAD = struct.Struct("!HBBIIIH")
 _NSEC3_HEAD = struct.Struct("!BBHB")
 
@@ -136,7 +134,7 @@ def _dnskey(msg: bytes, off: int, end: int) -> dict:
 
 def _ds(msg: bytes, off: int, end: int) -> dict:
     _need(off, 4, end)
-    key_tag, algorithm, digest_type = struct.unpack_from("!HBB", msg, off)
+    key_tag, algorithm, digest_type = _DS_HEAD.unpack_from(msg, off)
     return {"data": msg[off + 4:end].hex().upper(), "key_tag": str(key_tag),
             "algorithm": algorithm_name(algorithm), "digest_type": hash_name(digest_type)}
 
