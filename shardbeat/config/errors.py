@@ -143,9 +143,9 @@ def walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, list[Any], l
     for part in loc:
         stepped = _step(cands, part)
         if stepped is None:
-            if isinstance(part, int) or not any(_is_model(t) for t in cands):
+            if not any(_is_model(t) for t in cands):
                 continue  # a union member tag such as 'literal[...]' or 'int'
-            key += f".{part}"  # an unknown key: nothing to step into
+            key += f".{part}"  # an unknown key of a section: nothing to step into
             cands, metadata = [], []
             continue
         cands, metadata, suffix = stepped

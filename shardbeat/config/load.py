@@ -49,7 +49,7 @@ def load_config(path: str | None = None, overrides: Sequence[str] = (),
         parsed = parse_override(text, report)
         if parsed is not None:
             tree = merge(tree, _layer({parsed[0]: parsed[1]}, report))
-    tree = prune_nulls(expand_vars(tree, env, report))
+    tree = prune_nulls(expand_vars(tree, env, report, _default_tree))
     tree = _canonical_processor_lists(tree, "", report)
     if problems:
         raise ConfigError(_relabel(problems, label), path)
@@ -58,6 +58,11 @@ def load_config(path: str | None = None, overrides: Sequence[str] = (),
     except ValidationError as exc:
         found = problems_from_validation(exc, Settings)
         raise ConfigError(_relabel(found, label), path) from None
+
+
+def _default_tree() -> dict[str, Any]:
+    # For `${path.home}` and the like when the key is not set: its default, as Beats does.
+    return Settings().model_dump(by_alias=True)
 
 
 def _read_file(path: str) -> dict[str, Any]:

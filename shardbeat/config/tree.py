@@ -90,18 +90,32 @@ def parse_override(text: str, report: Report) -> tuple[str, Any] | None:
 _VAR = re.compile(r"\$\$\{|\$\{([^}:]+)(?::([^}]*))?\}")
 
 
-def expand_vars(tree: Any, env: Mapping[str, str], report: Report) -> Any:
-    """Replace `${NAME}` and `${NAME:default}` in every string. A dotted NAME that is a key of
-    the config (`${path.home}`) takes that key's value, as in Beats; otherwise NAME is an
-    environment variable. `$${` is a literal `${`."""
+def expand_vars(tree: Any, env: Mapping[str, str], report: Report,
+                defaults: Callable[[], Mapping[str, Any]] = dict) -> Any:
+    """Replace `${NAME}` and `${NAME:default}` in every string. A NAME that is a key of the
+    config (`${path.home}`) takes that key's value, as set or else its default, as in Beats;
+    otherwise NAME is an environment variable. `$${` is a literal `${`."""
+
+    def find(root: Any, name: str) -> Any:
+        node = root
+        for part in name.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        return node if isinstance(node, (str, int, float, bool)) else None
+
+    depth = 0
 
     def lookup(name: str) -> Any:
-        node: Any = tree
-        for part in name.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return env.get(name)
-            node = node[part]
-        return node if isinstance(node, (str, int, float, bool)) else env.get(name)
+        nonlocal depth
+        found = find(tree, name)
+        if found is None and "." in name:
+            found = find(defaults(), name)
+        if isinstance(found, str) and "${" in found and depth < 8:  # 8: a cycle stops
+            depth += 1
+            found = _substitute(found, name, lookup, report)
+            depth -= 1
+        return env.get(name) if found is None else found
 
     def walk(value: Any, key: str) -> Any:
         if isinstance(value, dict):

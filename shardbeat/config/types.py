@@ -61,13 +61,26 @@ def one_or_many(value: Any) -> Any:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-Names = Annotated[tuple[str, ...], BeforeValidator(one_or_many)]
+
+
+def _names(value: Any) -> Any:
+    # go-ucfg turns YAML scalars into strings where a string is wanted: [2024, yes] → names.
+    value = one_or_many(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v).lower() if isinstance(v, bool) else
+                     str(v) if isinstance(v, (int, float)) else v for v in value)
+    return value
+
+
+Names = Annotated[tuple[str, ...], BeforeValidator(_names)]
 
 
 class StrictModel(BaseModel):
     """Frozen, and an unknown key is an error (with a did-you-mean, see config.errors)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # coerce_numbers_to_str: `name: 1234` is a string, as go-ucfg unpacks it.
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              coerce_numbers_to_str=True)
 
 
 class ProtocolConfig(StrictModel):

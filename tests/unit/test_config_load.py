@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shardbeat.config.errors import ConfigError
 from shardbeat.config.load import enabled_protocols, load_config
@@ -223,6 +225,13 @@ def test_a_single_port_is_a_list_of_one():
                        ).shardbeat.protocols.http.ports == (8080,)
 
 
+def test_scalars_are_strings_where_strings_are_wanted():
+    s = load_config(overrides=["name=1234", "tags=[2024, true, edge]",
+                               "shardbeat.interfaces.device=2"], env={})
+    assert (s.name, s.tags, s.shardbeat.interfaces.device) == ("1234", ("2024", "true", "edge"),
+                                                                "2")
+
+
 def test_overrides_reach_into_a_list_form_file(tmp_path):
     path = write(tmp_path, "shardbeat.protocols:\n- type: http\n  ports: [80]\n- type: dns\n")
     s = load_config(path, ["shardbeat.protocols.http.ports=[8000]",
@@ -254,8 +263,12 @@ output.file:
 
 
 def test_a_key_can_refer_to_another_key():
-    s = load_config(overrides=["path.home=/opt/sb", "path.data=${path.home}/data"], env={})
-    assert s.path.data == "/opt/sb/data"
+    s = load_config(overrides=["path.home=/opt/sb", "path.data=${path.home}/data",
+                               "output.console.enabled=false",
+                               "output.file.path=${path.data}/events"], env={})
+    assert (s.path.data, s.output.file.path) == ("/opt/sb/data", "/opt/sb/data/events")
+    # A key that is not set refers to its default.
+    assert load_config(overrides=["name=${path.logs}-node"], env={}).name == "logs-node"
 
 
 def test_empty_sections_and_empty_file_mean_defaults(tmp_path):
@@ -282,3 +295,20 @@ def test_invalid_yaml_names_the_line(tmp_path):
         load_config(write(tmp_path, "shardbeat:\n  flows: [unclosed\n"))
     assert info.value.problems[0].key.endswith("shardbeat.yml:3:1")  # where YAML gave up
     assert "not valid YAML" in info.value.problems[0].message
+
+
+@settings(max_examples=60, deadline=None)
+@given(ports=st.lists(st.integers(1, 65535), min_size=1, max_size=6),
+       enabled=st.booleans(), timeout=st.integers(1, 7200),
+       tags=st.lists(st.from_regex(r"tag[a-z0-9_-]{0,8}", fullmatch=True), max_size=4))
+def test_override_values_are_typed_like_yaml(ports, enabled, timeout, tags):
+    s = load_config(overrides=[
+        f"shardbeat.protocols.http.ports=[{','.join(map(str, ports))}]",
+        f"shardbeat.flows.enabled={str(enabled).lower()}",
+        f"shardbeat.flows.timeout={timeout}s",
+        f"tags=[{','.join(tags)}]",
+    ], env={})
+    assert s.shardbeat.protocols.http.ports == tuple(ports)
+    assert s.shardbeat.flows.enabled is enabled
+    assert s.shardbeat.flows.timeout == float(timeout)
+    assert s.tags == tuple(tags)
