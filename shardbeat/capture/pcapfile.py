@@ -134,7 +134,8 @@ class CaptureReader:
     """Iterate once over a capture's frames; see the module docstring for the contract.
 
     `skipped` counts frames of link types the decoder does not handle, by link type;
-    `packets` counts frames yielded; `offset`/`size` serve a progress bar.
+    `packets` counts frames yielded (exact once iteration stops; a pcap updates it per
+    chunk); `offset` and `size` (None when gzip-compressed) serve a progress bar.
     """
 
     def __init__(self, path: str, file: BinaryIO, head: bytes, size: int | None,
@@ -358,12 +359,12 @@ def open_capture(path: str, counters: Counters | None = None) -> CaptureReader:
     except OSError as exc:
         raise CaptureFileError(f"{path}: cannot open: {exc.strerror or exc}") from None
     try:
-        size: int | None = _size(file)
+        size: int | None = os.fstat(file.fileno()).st_size
         head = file.read(28)
         if head[:2] == _GZIP:
             file.close()
             file = gzip.open(path, "rb")  # type: ignore[assignment]
-            size = None
+            size = None  # offsets count decompressed bytes: no total to compare them with
             head = file.read(28)
         _check_head(path, head)
     except CaptureFileError:
@@ -373,14 +374,6 @@ def open_capture(path: str, counters: Counters | None = None) -> CaptureReader:
         file.close()
         raise CaptureFileError(f"{path}: cannot read: {exc}") from None
     return CaptureReader(path, file, head, size, counters)
-
-
-def _size(file: BinaryIO) -> int | None:
-    try:
-        st = os.fstat(file.fileno())
-    except OSError:
-        return None
-    return st.st_size or None
 
 
 def _check_head(path: str, head: bytes) -> None:
@@ -398,7 +391,3 @@ def _check_head(path: str, head: bytes) -> None:
     raise CaptureFileError(
         f"{path}: not a pcap or pcapng capture (starts with 0x{head[:4].hex()})")
 
-
-def iter_batches(reader: CaptureReader, n: int) -> Iterator[list[Frame]]:
-    """Module-level spelling of `reader.batches(n)`."""
-    return reader.batches(n)

@@ -4,8 +4,13 @@ This is the hottest code in a worker, so it is written for CPython's sake: fixed
 precompiled `struct.Struct`s unpacked in one call, single bytes are read by index, the packet's
 slots are each written once (no `Packet.__init__`), and the common Ethernet → IPv4 → TCP/UDP
 path is one unpack. Payloads are `bytes` slices: below a few kilobytes copying is cheaper than
-a memoryview, and a kept payload does not pin its frame. Malformed input returns None and bumps one counter
-named for the reason (`decode_truncated`, `decode_bad_ip_header`, ...); nothing raises.
+a memoryview, and a kept payload does not pin its frame. Malformed input returns None and
+bumps one counter named for the reason (`decode_truncated`, `decode_bad_ip_header`, ...);
+nothing raises.
+
+A zero IP length (IPv4 total length, IPv6 payload length) means "to the end of the frame", as
+in gopacket and Wireshark: captures taken on a sender with segmentation offload carry
+segments larger than the header can say, and IPv6 jumbograms keep their length elsewhere.
 
 What each link type contributes (as Packetbeat's decoder): Ethernet gives MAC addresses and
 802.1Q/802.1ad VLAN ids (outer first); Linux cooked (SLL, SLL2), raw IP and BSD loopback give
@@ -144,6 +149,9 @@ class Decoder:
 
     def _vlans(self, p: Packet, data: bytes, off: int, etype: int) -> int:
         """Walk 802.1Q/802.1ad tags; offset of the IP header, or -1 (counted)."""
+        if etype == 0x0800 or etype == 0x86DD:
+            p.vlans = ()
+            return off
         vlans = []
         while etype in _VLAN_TYPES:
             if len(data) < off + 4:
@@ -192,6 +200,7 @@ class Decoder:
             self._inc("decode_truncated")
             return None
         vhl, total, ident, frag, proto, src, dst = _IP4.unpack_from(data, off)
+        total = total or limit - off  # zero: segmentation offload, see the module docstring
         ihl = (vhl & 0x0F) << 2
         if vhl >> 4 != 4 or ihl < 20 or total < ihl:
             self._inc("decode_bad_ip_header")
@@ -223,7 +232,7 @@ class Decoder:
         plen, nh, src, dst = _IP6.unpack_from(data, off)
         start = off + 40
         end = start + plen
-        if plen == 0 and nh == 0:  # a jumbogram's length is in hop-by-hop: trust the frame
+        if plen == 0:  # offload or jumbogram: see the module docstring
             end = limit
         elif end > limit:
             self._inc("decode_ip_short")

@@ -197,6 +197,14 @@ def test_frame_shorter_than_ip_length_still_decodes_what_was_captured():
     assert counts == {"decode_ip_short": 1}
 
 
+def test_zero_ip_length_means_to_the_end_of_the_frame():
+    # Captured on a sender with segmentation offload: the header cannot hold the length.
+    pkt, counts = decode(eth(ipv4(tcp(b"s" * 3000), total_length=0)))
+    assert len(pkt.payload) == 3000 and counts == {}
+    pkt, counts = decode(eth(ipv6(tcp(b"s" * 3000), payload_length=0)))
+    assert len(pkt.payload) == 3000 and counts == {}
+
+
 def test_udp_length_beyond_the_datagram_is_counted_and_clipped():
     pkt, counts = decode(eth(ipv4(udp(b"abc", length=100))))
     assert bytes(pkt.payload) == b"abc" and counts == {"decode_udp_short": 1}
