@@ -50,7 +50,7 @@ def load_config(path: str | None = None, overrides: Sequence[str] = (),
         if parsed is not None:
             tree = merge(tree, _layer({parsed[0]: parsed[1]}, report))
     tree = prune_nulls(expand_vars(tree, env, report, _default_tree))
-    tree = _canonical_processor_lists(tree, "", report)
+    tree = _canonical_processor_lists(tree, report)
     if problems:
         raise ConfigError(_relabel(problems, label), path)
     try:
@@ -149,17 +149,22 @@ def _protocol_list(items: list[Any], key: str, report: Report) -> Replace:
     return out
 
 
-def _canonical_processor_lists(node: Any, key: str, report: Report) -> Any:
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for name, value in node.items():
-        here = f"{key}.{name}" if key else str(name)
-        if name == "processors":
-            out[name] = canonical_processors(value, here, report)
-        else:
-            out[name] = _canonical_processor_lists(value, here, report)
-    return out
+def _canonical_processor_lists(tree: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Check and normalise the `processors` of the sections that have them (the top level,
+    flows, each protocol), leaving a user's own keys of that name (under `fields`) alone."""
+    sections: list[tuple[str, Any]] = [("", tree)]
+    root = tree.get(ROOT)
+    if isinstance(root, dict):
+        sections.append((f"{ROOT}.flows.", root.get("flows")))
+        protocols = root.get("protocols")
+        if isinstance(protocols, dict):
+            sections += [(f"{ROOT}.protocols.{name}.", section)
+                         for name, section in protocols.items()]
+    for prefix, section in sections:
+        if isinstance(section, dict) and "processors" in section:
+            section["processors"] = canonical_processors(section["processors"],
+                                                         f"{prefix}processors", report)
+    return tree
 
 
 def _relabel(problems: list[Problem], label: str) -> list[Problem]:

@@ -26,8 +26,8 @@ def test_misspelled_section_suggests_the_right_one():
 def test_misspelled_option_suggests_the_right_one():
     assert problems("shardbeat.flows.timout=10s") == {
         "shardbeat.flows.timout": "unknown key 'timout'; did you mean 'timeout'?"}
-    assert "did you mean 'send_all_headers'" in problems(
-        "shardbeat.protocols.http.send_all_header=true")["shardbeat.protocols.http.send_all_header"]
+    key = "shardbeat.protocols.http.send_all_header"
+    assert "did you mean 'send_all_headers'" in problems(f"{key}=true")[key]
     assert "did you mean 'shardbeat'" in problems("shardbet.flows.enabled=false")["shardbet"]
 
 
@@ -81,7 +81,8 @@ def test_protocol_specific_checks():
                      "shardbeat.protocols.cassandra.compressor=lz4",
                      "shardbeat.protocols.cassandra.ignored_ops=[QUERRY]",
                      "shardbeat.protocols.icmp.ports=[1]")
-    assert "unknown fingerprint algorithm 'sha512'" in found["shardbeat.protocols.tls.fingerprints"]
+    assert "unknown fingerprint algorithm 'sha512'" in found[
+        "shardbeat.protocols.tls.fingerprints"]
     assert "expected one of '', 'snappy'" in found["shardbeat.protocols.cassandra.compressor"]
     assert "unknown CQL opcode 'QUERRY'" in found["shardbeat.protocols.cassandra.ignored_ops"]
     assert "ICMP has no ports" in found["shardbeat.protocols.icmp.ports"]

@@ -191,7 +191,8 @@ shardbeat.workers: 3
     assert (s.shardbeat.flows.timeout, s.shardbeat.flows.period) == (45.0, 20.0)
     assert s.shardbeat.worker_count() == 3
     assert [name for name, _ in enabled_protocols(s)] == ["http"]
-    assert load_config(overrides=["packetbeat.flows.enabled=false"]).shardbeat.flows.enabled is False
+    alias_only = load_config(overrides=["packetbeat.flows.enabled=false"])
+    assert alias_only.shardbeat.flows.enabled is False
 
 
 def test_overrides_are_yaml_typed_and_applied_after_the_file(tmp_path):
