@@ -213,3 +213,12 @@ def test_events_carry_the_time_of_each_messages_first_byte():
     assert ev["event"]["start"] == timestamp_ns(T0 + MS)
     assert ev["event"]["end"] == timestamp_ns(T0 + 3 * MS)
     assert get(ev, "event.duration") == 2 * MS
+
+
+def test_head_longer_than_the_first_search_window_is_found():
+    req = request("/big", headers={"Cookie": "c=" + "v" * 9000, "X-After": "yes"})
+    h = play([(C2S, req + request("/next")), (S2C, response() + response())],
+             HttpConfig(send_all_headers=True))
+    assert [e["path"] for e in h.events] == ["/big", "/next"]
+    assert get(h.events[0], "http.request.headers.x-after") == "yes"
+    assert get(h.events[0], "http.request.bytes") == len(req)

@@ -24,7 +24,9 @@ from shardbeat.protocols.http.wire import (
 MAX_CHUNK_LINE = 4096   # a chunk-size line with extensions; longer is not HTTP
 RESYNC_WINDOW = 65536   # bytes searched per call when out of sync
 RESYNC_TAIL = 1024      # a partial last line kept while searching (may be a start line)
+HEAD_STEP = 2048        # first window searched for a head's end; doubles after
 _CRLF = b"\r\n"
+_NEED, _BAD, _TOO_BIG = -1, -2, -3
 
 
 class Framer:
@@ -50,32 +52,47 @@ class Framer:
             if blank:
                 return blank  # stray CRLFs between messages (RFC 9112 2.2)
             d.start_ts = ts
-        limit = self.opts.max_head
-        s0 = max(0, d.scan_from - 3)
-        window = bytes(view[s0:limit + 4])
-        if not d.checked and not self._check_start(d, view, window, s0):
-            return self.fail(st, d, direction, "http_parse_errors", view)
-        found = HEAD_END.search(window)
-        if found is None:
-            if s0 + len(window) >= limit + 4:
-                return self.fail(st, d, direction, "http_header_too_large", view)
-            d.scan_from = s0 + len(window)
-            return -1
-        end = s0 + found.end()
-        head = parse_head(bytes(view[:end]), self.opts.max_headers)
+        end = self._head_end(d, view)
+        if end < 0:
+            if end == _NEED:
+                return -1
+            name = "http_parse_errors" if end == _BAD else "http_header_too_large"
+            return self.fail(st, d, direction, name, view)
+        raw = bytes(view[:end])
+        head = parse_head(raw, self.opts.max_headers, d.start_line)
         if isinstance(head, str):
             name = "http_too_many_headers" if head == "too many headers" \
                 else "http_parse_errors"
             return self.fail(st, d, direction, name, view)
-        return self._begin(st, d, head, bytes(view[:end]), direction)
+        return self._begin(st, d, head, raw, direction)
 
-    def _check_start(self, d: DirState, view: memoryview, window: bytes, s0: int) -> bool:
+    def _head_end(self, d: DirState, view: memoryview) -> int:
+        """Where the header block ends, or _NEED / _BAD / _TOO_BIG. Copies growing windows
+        from where the last call stopped, so the cost follows the head, not the buffer
+        behind it, and a slow sender is not rescanned."""
+        size = min(len(view), self.opts.max_head + 4)
+        lo, step = max(0, d.scan_from - 3), HEAD_STEP
+        while True:
+            hi = min(size, lo + step)
+            window = bytes(view[lo:hi])
+            if not d.checked and not self._check_start(d, view, window, lo):
+                return _BAD
+            found = HEAD_END.search(window)
+            if found is not None:
+                return lo + found.end()
+            d.scan_from = hi
+            if hi >= size:
+                return _TOO_BIG if size >= self.opts.max_head + 4 else _NEED
+            lo, step = hi - 3, step * 2
+
+    def _check_start(self, d: DirState, view: memoryview, window: bytes, lo: int) -> bool:
         """Reject garbage as soon as its first line (or its first bytes) shows it."""
         nl = window.find(b"\n")
         if nl >= 0:
             d.checked = True
-            return parse_start_line(bytes(view[:s0 + nl]).rstrip(b"\r")) is not None
-        if s0:
+            d.start_line = parse_start_line(bytes(view[:lo + nl]).rstrip(b"\r"))
+            return d.start_line is not None
+        if lo:
             return True
         probe = window[:16]
         return (looks_like_start(probe, True) or looks_like_start(probe, False)
@@ -168,7 +185,7 @@ class Framer:
 
     def chunk_size(self, st: HttpState, d: DirState, view: memoryview,
                    direction: Direction, ts: int) -> int:
-        window = bytes(view[:MAX_CHUNK_LINE])
+        window = _line(view, MAX_CHUNK_LINE)
         nl = window.find(b"\n")
         if nl < 0:
             if len(window) >= MAX_CHUNK_LINE:
@@ -213,7 +230,7 @@ class Framer:
     def trailer(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,
                 ts: int) -> int:
         room = self.opts.max_head - d.trailer
-        window = bytes(view[:room + 2])
+        window = _line(view, room + 2)
         nl = window.find(b"\n")
         if nl < 0:
             if len(window) > room:
@@ -282,6 +299,14 @@ class Framer:
             return -1
         self.counters.inc("http_resync_skipped_bytes", skip)
         return skip
+
+
+def _line(view: memoryview, limit: int) -> bytes:
+    """The bytes up to the first LF (within `limit`), copying a short window first."""
+    window = bytes(view[:min(64, limit)])
+    if b"\n" in window or len(window) == len(view) or len(window) == limit:
+        return window
+    return bytes(view[:limit])
 
 
 def _leading_blank(view: memoryview) -> int:

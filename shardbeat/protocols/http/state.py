@@ -8,6 +8,7 @@ from enum import IntEnum
 from shardbeat.protocols.base import Conn
 from shardbeat.protocols.http.message import Message
 from shardbeat.protocols.http.transactions import Pairing, Slot
+from shardbeat.protocols.http.wire import StartLine
 
 
 class Phase(IntEnum):
@@ -24,7 +25,7 @@ class Phase(IntEnum):
 
 class DirState:
     __slots__ = ("phase", "msg", "slot", "remaining", "scan_from", "start_ts", "checked",
-                 "trailer", "closed")
+                 "start_line", "trailer", "closed")
 
     def __init__(self) -> None:
         self.phase = Phase.START
@@ -34,6 +35,7 @@ class DirState:
         self.scan_from = 0              # header-end search resumes here (no rescans)
         self.start_ts: int | None = None  # when the current message's first byte came
         self.checked = False            # its start line was seen and looks valid
+        self.start_line: StartLine | None = None  # ... and this is it, parsed
         self.trailer = 0                # trailer bytes so far (bounded)
         self.closed = False
 
@@ -45,6 +47,7 @@ class DirState:
         self.scan_from = 0
         self.start_ts = None
         self.checked = False
+        self.start_line = None
         self.trailer = 0
 
     @property

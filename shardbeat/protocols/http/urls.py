@@ -96,8 +96,8 @@ def encode_query(values: dict[bytes, list[bytes]]) -> str:
 
 def parse_ip(text: str) -> str | None:
     """Canonical text of an IP address (Go's net.ParseIP accepts no zone), else None."""
-    if "%" in text:
-        return None
+    if "%" in text or not (text[:1].isdigit() or ":" in text):
+        return None  # no zone ids (Go's ParseIP has none); host names fail fast
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:

@@ -75,10 +75,12 @@ class Head:
     bad_lines: int                      # header lines without a colon, skipped
 
 
-def parse_head(block: bytes, max_headers: int) -> Head | str:
-    """Split a complete header block; returns the reason as a string when it is unusable."""
+def parse_head(block: bytes, max_headers: int, start: StartLine | None = None) -> Head | str:
+    """Split a complete header block (its start line maybe already parsed); returns the
+    reason as a string when it is unusable."""
     lines = LINE_END.split(block)
-    start = parse_start_line(lines[0])
+    if start is None:
+        start = parse_start_line(lines[0])
     if start is None:
         return "bad start line"
     headers: list[tuple[str, bytes]] = []
