@@ -14,6 +14,7 @@ validation. Decisions where Packetbeat leaves room, all documented in the refere
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -51,15 +52,19 @@ def load_config(path: str | None = None, overrides: Sequence[str] = (),
             tree = merge(tree, _layer({parsed[0]: parsed[1]}, report))
     tree = prune_nulls(expand_vars(tree, env, report, _default_tree))
     tree = _canonical_processor_lists(tree, report)
+    try:
+        settings = Settings.model_validate(tree)
+    except ValidationError as exc:
+        # Keys already reported (say an unset ${VAR}) are not reported again by the model.
+        seen = tuple(problem.key for problem in problems)
+        problems += [p for p in problems_from_validation(exc, Settings)
+                     if not any(p.key == k or p.key.startswith((k + ".", k + "[")) for k in seen)]
     if problems:
         raise ConfigError(_relabel(problems, label), path)
-    try:
-        return Settings.model_validate(tree)
-    except ValidationError as exc:
-        found = problems_from_validation(exc, Settings)
-        raise ConfigError(_relabel(found, label), path) from None
+    return settings
 
 
+@functools.lru_cache(maxsize=1)
 def _default_tree() -> dict[str, Any]:
     # For `${path.home}` and the like when the key is not set: its default, as Beats does.
     return Settings().model_dump(by_alias=True)

@@ -97,8 +97,10 @@ def test_list_form_protocol_problems(tmp_path: Path):
     assert found["packetbeat.protocols[0].type"] == "unknown protocol 'htp'; did you mean 'http'?"
     assert found["packetbeat.protocols[1].type"].startswith("required: the protocol")
     assert "configured twice" in found["packetbeat.protocols[3].type"]
-    # The list's own problems stop the load before the model sees the other entries.
-    assert len(found) == 3
+    # The entries that are well-formed are still checked, in the same report.
+    assert found["packetbeat.protocols.redis.ports[1]"] == (
+        "'abc' is not accepted; expected a whole number")
+    assert len(found) == 4
 
 
 def test_list_form_entry_errors_are_reported_under_the_protocol(tmp_path: Path):
@@ -134,6 +136,10 @@ def test_unset_variable_names_the_key_and_the_variable():
     assert found == {"output.file.path": "${SPOOL_DIR} is not set: no environment variable "
                                          "SPOOL_DIR and no default (write ${SPOOL_DIR:default}"
                                          " to give one)"}
+    # Reported once, not again as the empty value the model would then reject.
+    found = problems("shardbeat.protocols.http.ports=${HTTP_PORTS}")
+    assert list(found) == ["shardbeat.protocols.http.ports"]
+    assert found["shardbeat.protocols.http.ports"].startswith("${HTTP_PORTS} is not set")
 
 
 def test_bad_override_syntax():
