@@ -119,6 +119,8 @@ def test_head_response_has_no_body_despite_content_length():
     events = events_every_way([(C2S, request("/a", "HEAD") + request("/b")),
                                (S2C, resp + response(body=b"ok"))])
     assert [e["method"] for e in events] == ["HEAD", "GET"]
+    assert get(events[0], "http.response.headers.content-length") == 5000
+    assert "body" not in events[0]["http"]["response"]
     assert get(events[1], "http.response.body.bytes") == 2
 
 

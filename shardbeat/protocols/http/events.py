@@ -83,7 +83,11 @@ def split_cookies(value: str) -> dict[str, str]:
 
 
 def collect_headers(msg: Message, opts: Options) -> dict[str, Any]:
-    hdrs: dict[str, Any] = {"content-length": msg.body_bytes}
+    # The declared length where there is one (a HEAD or 304 answer declares a body it
+    # does not send); else what was counted (chunks, or up to the close).
+    declared = msg.has_content_length and not msg.chunked
+    hdrs: dict[str, Any] = {"content-length": msg.content_length if declared
+                            else msg.body_bytes}
     if msg.content_type:
         hdrs["content-type"] = text(msg.content_type)
     cookie = msg.cookie_name()
