@@ -9,7 +9,6 @@ same ZeroMQ bus the live publisher uses.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ def _with_progress(frames: Iterable[Frame], reader: Any, total: int) -> Iterable
     start = time.monotonic()
     for count, frame in enumerate(frames, 1):
         if count % PROGRESS_EVERY == 0:
-            done = getattr(reader, "offset", 0) or 0
+            done = reader.offset
             pct = min(100.0, 100.0 * done / total) if total else 0.0
             rate = count / max(time.monotonic() - start, 1e-9)
             bar = "#" * int(pct / 4)
@@ -53,7 +52,8 @@ def _run_one(path: str, settings: Any, sink: Callable[[bytes], None], shard: int
     with open_capture(path) as reader:
         frames: Iterable[Frame] = reader
         if progress:
-            frames = _with_progress(reader, reader, os.path.getsize(path))
+            # reader.size is None for a gzip capture, whose offset counts inflated bytes.
+            frames = _with_progress(reader, reader, reader.size or 0)
         worker.run(frames)
         problem = getattr(reader, "problem", None)
     worker.finish()
@@ -76,6 +76,17 @@ def replay(path: str, settings: Any, workers: int = 1, progress: bool = False
         writer.close()
     result.events = writer.events
     return result
+
+
+# Every worker reads and decodes every frame; only shard 0 reports what reading and
+# decoding counted, so an anomaly is not counted once per worker.
+_READ_SIDE = ("capture_", "decode_", "ipfrag_")
+
+
+def _own_counters(shard: int, counters: dict[str, int]) -> dict[str, int]:
+    if shard == 0:
+        return counters
+    return {k: v for k, v in counters.items() if not k.startswith(_READ_SIDE)}
 
 
 def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str,
@@ -105,7 +116,7 @@ def _replay_sharded(path: str, settings: Any, shards: int, write: Callable[[byte
                         write(encoded)
                     continue
                 finished += 1
-                result.counters.merge(final["counters"])
+                result.counters.merge(_own_counters(_shard, final["counters"]))
                 result.problem = result.problem or final["problem"]
         finally:
             for proc in procs:

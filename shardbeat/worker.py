@@ -47,10 +47,9 @@ class Worker:
             if ts >= self._next_tick:
                 self._tick(ts)
             try:
-                pkt = decode(ts, linktype, data)
+                pkt = decode(ts, linktype, data, wire_len)
                 if pkt is None:
                     continue
-                pkt.frame_len = wire_len
                 if shards > 1 and shard_of(pkt, shards) != shard:
                     continue
                 dispatch(pkt)
@@ -60,6 +59,7 @@ class Worker:
     def _tick(self, ts: int) -> None:
         self._now = max(self._now, ts)
         self._next_tick = self._now - self._now % TICK_NS + TICK_NS
+        self._decoder.expire(self._now)
         self.pipeline.tick(self._now)
 
     def finish(self) -> None:
