@@ -25,6 +25,11 @@ class TcpConfig(StrictModel):
     max_ooo_bytes: ByteSize = Field(
         262144, ge=0,
         description="Out-of-order bytes held per direction; past it the hole is a gap.")
+    time_wait: Duration = Field(
+        60.0, ge=0,
+        description="How long a closed connection's sequence ranges are remembered, so that "
+                    "late retransmissions of its SYN or data do not open a phantom "
+                    "connection (tcp_segments_after_close). 0 turns it off.")
     max_stream_buffer: ByteSize = Field(
         10 * 1024 * 1024, ge=1024,
         description="Bytes a parser may leave unconsumed per direction (Packetbeat's "

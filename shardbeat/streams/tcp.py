@@ -27,9 +27,10 @@ _NS = 1_000_000_000
 class _Half:
     """One direction's reassembly state."""
 
-    __slots__ = ("next_seq", "ooo", "ooo_bytes", "fin_seq", "fin_done", "feeder")
+    __slots__ = ("isn", "next_seq", "ooo", "ooo_bytes", "fin_seq", "fin_done", "feeder")
 
     def __init__(self, feeder: StreamFeeder) -> None:
+        self.isn: int | None = None  # first sequence number seen (the SYN's, if seen)
         self.next_seq: int | None = None
         self.ooo: dict[int, bytes] = {}
         self.ooo_bytes = 0
@@ -61,6 +62,10 @@ class TcpTracker:
         self._counters = counters
         self._streams: dict[tuple, _Stream] = {}
         self._idle_ns = int(config.idle_timeout * _NS)
+        # key -> (closed at, client endpoint, per direction (isn, end)): closed connections
+        # in TIME_WAIT, oldest first.
+        self._closed: dict[tuple, tuple] = {}
+        self._time_wait_ns = int(config.time_wait * _NS)
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -79,6 +84,9 @@ class TcpTracker:
             # connection must not open a new one.
             if flags & _RST or not (flags & _SYN or pkt.payload):
                 return
+            if key in self._closed and self._replays_closed(key, src, pkt.seq):
+                self._counters.inc("tcp_segments_after_close")
+                return
             stream = self._open(key, pkt, src, dst)
             if stream is None:
                 return
@@ -86,6 +94,7 @@ class TcpTracker:
         direction = Direction.TO_SERVER if src == stream.client_key else Direction.TO_CLIENT
         half = stream.halves[direction]
         if flags & _SYN:
+            half.isn = pkt.seq
             half.next_seq = (pkt.seq + 1) % _MOD
             half.ooo.clear()
             half.ooo_bytes = 0
@@ -138,7 +147,7 @@ class TcpTracker:
         seq = pkt.seq
         if half.next_seq is None:
             # Mid-connection start: take the first data we see as the stream's beginning.
-            half.next_seq = seq
+            half.isn = half.next_seq = seq
         offset = (seq - half.next_seq) % _MOD
         if offset >= _HALF:
             behind = _MOD - offset
@@ -209,11 +218,30 @@ class TcpTracker:
             if half.fin_seq is not None and not half.fin_done:
                 self._finish_half(stream, half, Direction(direction), ts)
         self._streams.pop(key, None)
+        self._remember_closed(key, stream, ts)
         try:
             stream.parser.close(stream.state, ts)
         except Exception:  # a parser bug must not kill the worker; counted instead
             self._counters.inc(f"{stream.parser.name}_parser_crashes")
         self._counters.inc("tcp_connections_closed")
+
+    def _remember_closed(self, key: tuple, stream: _Stream, ts: int) -> None:
+        if not self._time_wait_ns:
+            return
+        if len(self._closed) >= self._config.max_connections:
+            del self._closed[next(iter(self._closed))]
+        ranges = tuple((h.isn, h.next_seq) for h in stream.halves)
+        self._closed.pop(key, None)
+        self._closed[key] = (ts, stream.client_key, ranges)
+
+    def _replays_closed(self, key: tuple, src: tuple, seq: int) -> bool:
+        """Whether a segment of a connection we saw close falls inside what that
+        connection already sent: a late retransmission, not a new connection."""
+        _, client_key, ranges = self._closed[key]
+        isn, end = ranges[0 if src == client_key else 1]
+        if isn is None or end is None:
+            return False
+        return (seq - isn) % _MOD <= (end - isn) % _MOD
 
     def _evict_oldest(self, ts: int) -> None:
         key = next(iter(self._streams))
@@ -223,6 +251,12 @@ class TcpTracker:
     def tick(self, now: int) -> None:
         """Per batch, on packet time: close idle connections, let parsers time out
         transactions."""
+        closed_before = now - self._time_wait_ns
+        while self._closed:
+            oldest = next(iter(self._closed))
+            if self._closed[oldest][0] >= closed_before:
+                break
+            del self._closed[oldest]
         idle_before = now - self._idle_ns
         for key, stream in list(self._streams.items()):
             if stream.last_ts < idle_before:

@@ -219,9 +219,6 @@ def test_wsgi_drum_sixteen_transactions_one_server_error_as_test_0006():
     assert events[13]["http"]["response"]["status_code"] == 500
 
 
-@pytest.mark.xfail(strict=True, reason="the TCP layer reopens a closed connection on the "
-                   "capture's replayed SYN and data (frames 76-77 repeat frames 41/51), so "
-                   "those repeats come out as unmatched responses; Packetbeat drops them")
 def test_wsgi_drum_has_no_events_besides_its_sixteen_transactions():
     assert len(http_events("wsgi_drum.pcap", PB + "ports=[8888]")) == 16
 

@@ -273,3 +273,38 @@ def test_the_ack_trailing_a_closed_connection_opens_nothing():
     t.on_packet(seg(CLIENT, SERVER, c + 1, b"", flags=TcpFlag.ACK))
     assert len(t) == 0
     assert counters.get("tcp_connections_opened") == 1
+
+
+def test_late_retransmissions_after_close_open_no_phantom_connection():
+    p = LineParser()
+    t, counters = tracker(p)
+    c, s = handshake(t)
+    t.on_packet(seg(CLIENT, SERVER, c, b"req\n"))
+    t.on_packet(seg(SERVER, CLIENT, s, b"resp\n"))
+    t.on_packet(seg(CLIENT, SERVER, c + 4, b"", flags=TcpFlag.ACK | TcpFlag.FIN))
+    t.on_packet(seg(SERVER, CLIENT, s + 5, b"", flags=TcpFlag.ACK | TcpFlag.FIN))
+    t.on_packet(seg(CLIENT, SERVER, c - 1, flags=TcpFlag.SYN))   # the SYN again
+    t.on_packet(seg(SERVER, CLIENT, s, b"resp\n"))               # the response again
+    assert len(t) == 0
+    assert counters.get("tcp_segments_after_close") == 2
+    assert p.messages() == [("TO_SERVER", b"req"), ("TO_CLIENT", b"resp")]
+
+
+def test_a_new_connection_on_the_same_ports_is_not_mistaken_for_a_replay():
+    p = LineParser()
+    t, _ = tracker(p)
+    c, s = handshake(t, cseq=1000)
+    t.on_packet(seg(CLIENT, SERVER, c, b"", flags=TcpFlag.ACK | TcpFlag.RST))
+    handshake(t, cseq=900_000_000)
+    t.on_packet(seg(CLIENT, SERVER, 900_000_001, b"again\n"))
+    assert p.messages() == [("TO_SERVER", b"again")]
+
+
+def test_closed_connections_are_forgotten_after_time_wait():
+    p = LineParser()
+    t, _ = tracker(p, time_wait="2s")
+    c, _ = handshake(t)
+    t.on_packet(seg(CLIENT, SERVER, c, b"", flags=TcpFlag.RST))
+    t.tick(3 * S)
+    t.on_packet(seg(CLIENT, SERVER, c - 1, flags=TcpFlag.SYN))
+    assert len(t) == 1
