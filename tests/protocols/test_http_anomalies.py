@@ -52,7 +52,7 @@ def test_gap_in_response_head_unpairs_its_request_and_resyncs():
 
 def test_gap_in_request_head_leaves_a_placeholder_so_responses_stay_aligned():
     steps = [(C2S, b"GET /lost HT"), ("gap", C2S, 30), (C2S, request("/kept")),
-             (S2C, response(500, "Oops") + response(body=b"fine"))]
+             (S2C, response("500 Oops") + response(body=b"fine"))]
     events = events_every_way(steps)
     assert [e.get("path") for e in events] == [None, "/kept"]
     assert get(events[0], "http.response.status_code") == 500
@@ -92,7 +92,7 @@ def test_garbage_before_a_request_is_skipped_and_counted():
 
 def test_malformed_request_gets_its_error_response_paired_with_a_note():
     steps = [(C2S, b"THIS IS NOT HTTP\r\n\r\n" + request("/ok")),
-             (S2C, response(400, "Bad Request") + response(body=b"ok"))]
+             (S2C, response("400 Bad Request") + response(body=b"ok"))]
     events = events_every_way(steps)
     assert get(events[0], "http.response.status_code") == 400
     assert get(events[0], "error.message") == ["Request not parsed: malformed",
@@ -123,7 +123,7 @@ def test_bad_chunk_size_finishes_the_message_with_a_note():
 def test_header_block_larger_than_max_header_bytes_is_dropped_and_counted():
     cfg = HttpConfig(max_header_bytes=256)
     big = request("/big", headers={"X-Fill": "f" * 400})
-    steps = [(C2S, big + request("/small")), (S2C, response(431, "Too Large")
+    steps = [(C2S, big + request("/small")), (S2C, response("431 Too Large")
                                                + response(body=b"ok"))]
     h = play(steps, cfg)
     events = events_every_way(steps, cfg)

@@ -99,8 +99,8 @@ def chunkings(steps: list) -> Iterator[tuple[str, Splitter, int]]:
 
 
 def play(steps: list, config: HttpConfig | None = None, splitter: Splitter = whole,
-         k: int = 0, close: bool = True, harness: Harness | None = None) -> Harness:
-    h = harness or Harness(config)
+         k: int = 0, close: bool = True) -> Harness:
+    h = Harness(config)
     ts = T0
     for step in steps:
         ts += MS
@@ -147,12 +147,12 @@ def request(target: str = "/", method: str = "GET", headers: dict | None = None,
     return head.encode() + body
 
 
-def response(code: int = 200, phrase: str = "OK", headers: dict | None = None,
-             body: bytes = b"", version: str = "1.1", length: bool = True) -> bytes:
+def response(status: str = "200 OK", headers: dict | None = None, body: bytes = b"",
+             version: str = "1.1", length: bool = True) -> bytes:
     hdrs = dict(headers or {})
     if length and "Content-Length" not in hdrs and "Transfer-Encoding" not in hdrs:
         hdrs["Content-Length"] = str(len(body))
-    head = f"HTTP/{version} {code} {phrase}\r\n" + "".join(
+    head = f"HTTP/{version} {status}\r\n" + "".join(
         f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
     return head.encode() + body
 

@@ -35,7 +35,7 @@ def test_keep_alive_connection_pairs_each_request_with_its_response():
 
 def test_pipelined_requests_pair_in_order_from_one_segment():
     reqs = request("/a") + request("/b") + request("/c")
-    resps = response(201, "Created") + response(202, "Accepted") + response(204, "No Content")
+    resps = response("201 Created") + response("202 Accepted") + response("204 No Content")
     events = events_every_way([(C2S, reqs), (S2C, resps)])
     assert [(e["path"], get(e, "http.response.status_code")) for e in events] == [
         ("/a", 201), ("/b", 202), ("/c", 204)]
@@ -98,8 +98,8 @@ def test_keep_alive_response_without_length_has_no_body():
 
 def test_100_continue_does_not_complete_the_transaction():
     head = request("/up", "POST", {"Expect": "100-continue", "Content-Length": "4"})
-    steps = [(C2S, head), (S2C, response(100, "Continue", length=False)), (C2S, b"data"),
-             (S2C, response(200, "OK", body=b"done"))]
+    steps = [(C2S, head), (S2C, response("100 Continue", length=False)), (C2S, b"data"),
+             (S2C, response("200 OK", body=b"done"))]
     [ev] = events_every_way(steps)
     assert get(ev, "http.response.status_code") == 200
     assert get(ev, "http.request.body.bytes") == 4
@@ -108,7 +108,7 @@ def test_100_continue_does_not_complete_the_transaction():
 
 def test_final_response_before_upload_finishes_still_pairs():
     head = request("/up", "POST", {"Content-Length": "6"})
-    steps = [(C2S, head), (S2C, response(413, "Payload Too Large")), (C2S, b"abcdef")]
+    steps = [(C2S, head), (S2C, response("413 Payload Too Large")), (C2S, b"abcdef")]
     [ev] = events_every_way(steps)
     assert get(ev, "http.response.status_code") == 413
     assert ev["status"] == "Error" and "error" not in ev
@@ -127,15 +127,15 @@ def test_head_response_has_no_body_despite_content_length():
 def test_204_and_304_responses_have_no_body():
     events = events_every_way([
         (C2S, request("/a") + request("/b") + request("/c")),
-        (S2C, response(204, "No Content", {"Content-Length": "10"}, length=False)
-         + response(304, "Not Modified", {"Content-Length": "10"}, length=False)
+        (S2C, response("204 No Content", {"Content-Length": "10"}, length=False)
+         + response("304 Not Modified", {"Content-Length": "10"}, length=False)
          + response(body=b"end"))])
     assert [get(e, "http.response.status_code") for e in events] == [204, 304, 200]
 
 
 def test_upgrade_101_ends_http_parsing_on_both_sides():
     req = request("/ws", headers={"Upgrade": "websocket", "Connection": "Upgrade"})
-    resp = response(101, "Switching Protocols", {"Upgrade": "websocket"}, length=False)
+    resp = response("101 Switching Protocols", {"Upgrade": "websocket"}, length=False)
     steps = [(C2S, req), (S2C, resp + b"\x81\x05hello"), (C2S, b"\x81\x85abcdefghi")]
     h = play(steps)
     assert len(h.events) == 1 and get(h.events[0], "http.response.status_code") == 101
@@ -145,14 +145,14 @@ def test_upgrade_101_ends_http_parsing_on_both_sides():
 
 def test_connect_tunnel_is_not_parsed_as_http():
     steps = [(C2S, request("example.com:443", "CONNECT")),
-             (S2C, response(200, "Connection established", length=False)),
+             (S2C, response("200 Connection established", length=False)),
              (C2S, b"\x16\x03\x01\x00\x05hello"), (S2C, b"\x16\x03\x03garbage")]
     h = play(steps)
     assert len(h.events) == 1 and h.counters.get("http_parse_errors") == 0
 
 
 def test_unmatched_response_is_published_as_error_with_note():
-    [ev] = events_every_way([(S2C, response(404, "Not Found"))])
+    [ev] = events_every_way([(S2C, response("404 Not Found"))])
     assert ev["status"] == "Error"
     assert get(ev, "error.message") == "Unmatched response"
     assert get(ev, "http.response.status_code") == 404

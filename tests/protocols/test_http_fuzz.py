@@ -27,10 +27,10 @@ VALID = [
                                         b"a=1&pass=2"),
     request("/c", "PUT", {"Transfer-Encoding": "chunked"}, chunked(b"abc", b"de")),
     request("/h", "HEAD"), request("/u", headers={"Upgrade": "x", "Connection": "Upgrade"}),
-    response(body=b"hello"), response(100, "Continue", length=False),
+    response(body=b"hello"), response("100 Continue", length=False),
     response(headers={"Transfer-Encoding": "chunked", "Content-Encoding": "gzip"},
              body=chunked(b"\x1f\x8b\x08\x00junk")),
-    response(304, "Not Modified", length=False), response(101, "Switching", length=False),
+    response("304 Not Modified", length=False), response("101 Switching", length=False),
     response(headers={"Connection": "close", "Set-Cookie": "a=1; b"}, body=b"x" * 40,
              length=False),
 ]

@@ -206,7 +206,7 @@ def test_referer_and_user_agent_fields():
 
 def test_status_is_error_from_400_and_ok_below():
     for code, status in ((200, "OK"), (302, "OK"), (404, "Error"), (503, "Error")):
-        ev = one(request(), response(code, "Phrase Here"))
+        ev = one(request(), response(f"{code} Phrase Here"))
         assert ev["status"] == status
         assert get(ev, "http.response.status_phrase") == "phrase here"
 

@@ -103,8 +103,7 @@ class Framer:
         is_request = head.start.is_request
         if is_request != ((direction ^ st.flipped) == Direction.TO_SERVER):
             if st.decided:
-                return self.fail(st, d, direction, "http_wrong_direction", memoryview(raw),
-                                 answered=False)
+                return self.fail(st, d, direction, "http_wrong_direction", memoryview(raw))
             st.flip()
         st.decided = True
         msg = Message(d.start_ts)
@@ -263,8 +262,10 @@ class Framer:
             st.pairing.response_finished(msg)
 
     def fail(self, st: HttpState, d: DirState, direction: Direction, counter: str,
-             view: memoryview, answered: bool = True) -> int:
+             view: memoryview) -> int:
         """Count, note, and go looking for the next message; consumes the bad line."""
+        # A valid message sent the wrong way is not an attempt the server will answer.
+        answered = counter != "http_wrong_direction"
         self.counters.inc(counter)
         msg = d.msg
         if msg is not None:
