@@ -39,8 +39,11 @@ def etld_plus_one(name: str) -> str | None:
     return ".".join(labels[-suffix_labels - 1:])
 
 
+@lru_cache(maxsize=4096)
 def question_domain(name: str) -> dict[str, str]:
-    """The ECS domain parts of a question name (already without its trailing dot)."""
+    """The ECS domain parts of a question name (already without its trailing dot).
+    Cached because real traffic asks for the same names over and over; callers copy the
+    result and never change it."""
     out: dict[str, str] = {}
     registered = etld_plus_one(name)
     if registered:

@@ -47,17 +47,25 @@ _LABEL_ESCAPES = _label_escapes()
 _PLAIN_LABEL_BYTES = bytes(b for b in range(0x21, 0x7F) if chr(b) not in ".'@;()\"\\")
 
 
-def _label_text(raw: bytes) -> str:
-    if not raw.translate(None, _PLAIN_LABEL_BYTES):
-        return raw.decode("ascii")
-    return "".join([_LABEL_ESCAPES[b] for b in raw])
+_PLAIN_NAME_BYTES = _PLAIN_LABEL_BYTES + b"."
+
+
+def _name_text(labels: list[bytes]) -> str:
+    if not labels:
+        return "."
+    joined = b".".join(labels)
+    # Fast path: printable, nothing to escape, and no dot inside a label.
+    if not joined.translate(None, _PLAIN_NAME_BYTES) and \
+            joined.count(b".") == len(labels) - 1:
+        return joined.decode("ascii") + "."
+    return ".".join(["".join([_LABEL_ESCAPES[b] for b in label]) for label in labels]) + "."
 
 
 def read_name(msg: bytes, off: int) -> tuple[str, int]:
     """The name at `off` in presentation form with a trailing dot ("." for the root), and
     the offset just past it in place (a pointer ends the name where it stands)."""
     size = len(msg)
-    labels: list[str] = []
+    labels: list[bytes] = []
     resume = -1
     pointers = 0
     octets = 1
@@ -88,9 +96,8 @@ def read_name(msg: bytes, off: int) -> tuple[str, int]:
         off = start + length
         if off > size:
             raise Malformed("label runs past the message")
-        labels.append(_label_text(msg[start:off]))
-    name = ".".join(labels) + "." if labels else "."
-    return name, (resume if resume >= 0 else off)
+        labels.append(msg[start:off])
+    return _name_text(labels), (resume if resume >= 0 else off)
 
 
 class Question(NamedTuple):
@@ -187,10 +194,18 @@ def _questions(raw: bytes, off: int, count: int, out: list[Question]) -> int:
 
 def _records(raw: bytes, off: int, count: int, out: list[Record]) -> int:
     size = len(raw)
+    owners: dict[int, str] = {}  # most owner names are one pointer to the same place
     for _ in range(count):
         if off >= size:
             break
-        name, off = read_name(raw, off)
+        if raw[off] >= 0xC0 and off + 1 < size:
+            target = ((raw[off] & 0x3F) << 8) | raw[off + 1]
+            name = owners.get(target)
+            if name is None:
+                name = owners[target] = read_name(raw, off)[0]
+            off += 2
+        else:
+            name, off = read_name(raw, off)
         if off + 10 > size:
             raise Malformed("record header cut short")
         rtype, rclass, ttl, rdlen = _RR_TAIL.unpack_from(raw, off)
