@@ -73,7 +73,8 @@ class Message:
         "is_request", "ts", "version", "method", "target", "status_code", "status_phrase",
         "content_length", "has_content_length", "bad_content_length", "content_type",
         "chunked", "encodings", "connection", "host", "referer", "user_agent",
-        "authorization", "real_ip", "headers", "raw_head", "size", "body_bytes", "body",
+        "authorization", "real_ip", "headers", "raw_head", "head_len", "size", "body_bytes",
+        "body",
         "send_body", "save_body", "notes", "loss_noted", "truncated",
     )
 
@@ -98,7 +99,8 @@ class Message:
         self.authorization = b""
         self.real_ip = b""
         self.headers: dict[str, bytes] = {}
-        self.raw_head = b""
+        self.raw_head = b""     # kept only when `send_request`/`send_response` want it
+        self.head_len = 0
         self.size = 0           # bytes on the wire: head, body and chunk framing
         self.body_bytes = 0     # body length (sum of chunks, or up to close)
         self.body: bytearray | None = None
@@ -124,8 +126,9 @@ class Message:
         self.version = start.version
         self.method, self.target = start.method, start.target
         self.status_code, self.status_phrase = start.status_code, start.status_phrase
-        self.raw_head = raw
-        self.size = len(raw)
+        if opts.send_request if start.is_request else opts.send_response:
+            self.raw_head = raw
+        self.head_len = self.size = len(raw)
         captured = self.headers
         for name, value in head.headers:
             self._framing(name, value, opts)
@@ -195,7 +198,7 @@ class Message:
         body = self.body
         if body is None or self.truncated:
             return
-        room = opts.max_message_size - len(self.raw_head) - len(body)
+        room = opts.max_message_size - self.head_len - len(body)
         if len(data) > room:
             data = data[:max(room, 0)]
             self.truncated = True
