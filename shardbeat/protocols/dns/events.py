@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 
 from shardbeat.protocols.base import Conn
+from shardbeat.protocols.dns.config import DnsConfig
 from shardbeat.protocols.dns.domain import question_domain
 from shardbeat.protocols.dns.edns import format_opt, opt_flags
 from shardbeat.protocols.dns.names import class_name, opcode_name, rcode_name, type_name
@@ -141,7 +142,7 @@ class Options:
     __slots__ = ("include_authorities", "include_additionals", "send_request",
                  "send_response")
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: DnsConfig) -> None:
         self.include_authorities = config.include_authorities
         self.include_additionals = config.include_additionals
         self.send_request = config.send_request
@@ -150,9 +151,9 @@ class Options:
 
 def to_transaction(conn: Conn, query: Sent | None, response: Sent | None,
                    notes: list[str], opts: Options) -> tuple[Transaction, Rendered]:
-    main = response if response is not None else query
-    head = query if query is not None else response
-    assert main is not None and head is not None
+    """Either message may be missing, never both."""
+    main = response or query
+    head = query or response
     found = Rendered()
     dns = {"type": "answer" if response is not None else "query",
            **dns_object(main.msg, opts.include_authorities, opts.include_additionals, found)}
