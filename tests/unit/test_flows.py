@@ -6,6 +6,8 @@ import random
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shardbeat.flows.config import FlowsConfig
 from shardbeat.flows.table import FlowTable
@@ -277,3 +279,27 @@ def test_two_shards_publish_what_one_table_publishes(delta):
 
     assert len(whole_events) > len(packets) // 10
     assert canon(whole_events) == canon(shards[0][1] + shards[1][1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 40 * S), st.integers(0, 3),
+                                st.integers(0, 3), st.sampled_from([1, 6, 17, 47, 58])),
+                      min_size=1, max_size=60),
+       max_flows=st.integers(1, 5), delta=st.booleans())
+def test_every_packet_is_counted_exactly_once(steps, max_flows, delta):
+    """Whatever ends flows (idle, age, a full table, end of capture), the packets and bytes
+    reported add up to what was seen: finals carry totals, delta reports carry parts."""
+    flows, events, _ = table(period="10s", timeout="5s", active_timeout="20s",
+                             max_flows=max_flows, enable_delta_flow_reports=delta)
+    ts, seen = T0, 0
+    for gap, a, b, proto in steps:
+        ts += gap
+        v6 = proto == 58
+        host = (lambda n: f"::{n + 1}") if v6 else (lambda n: f"10.0.0.{n + 1}")
+        flows.update(packet(ts, host(a), host(b), a, b, proto=proto, frame_len=100))
+        seen += 1
+    flows.flush(ts)
+    counted = events if delta else [e for e in events if e["flow"]["final"]]
+    assert sum(e["network"]["packets"] for e in counted) == seen
+    assert sum(e["network"]["bytes"] for e in counted) == 100 * seen
+    assert len(flows) == 0
