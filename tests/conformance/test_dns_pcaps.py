@@ -213,3 +213,50 @@ def test_every_record_matches_tshark(capture):
                                                                 "additionals")
                  for r in o["dns"].get(key, [])]
     assert published == expected and o["dns"]["id"] == int(msg_id, 16)
+
+
+# Packetbeat's golden event for this capture (packetbeat/tests/system/golden/
+# http_basic_auth-expected.json), flattened as that file is; @metadata left out.
+GOLDEN_BASIC_AUTH_DNS = {
+    "client.bytes": 33, "client.ip": "172.31.98.49", "client.port": 51958,
+    "destination.bytes": 61, "destination.ip": "8.8.8.8", "destination.port": 53,
+    "dns.additionals_count": 0,
+    "dns.answers": [{"class": "IN", "data": "2606:2800:220:1:248:1893:25c8:1946",
+                     "name": "www.example.com", "ttl": "21353", "type": "AAAA"}],
+    "dns.answers_count": 1, "dns.authorities_count": 0,
+    "dns.flags.authentic_data": False, "dns.flags.authoritative": False,
+    "dns.flags.checking_disabled": False, "dns.flags.recursion_available": True,
+    "dns.flags.recursion_desired": True, "dns.flags.truncated_response": False,
+    "dns.header_flags": ["RD", "RA"], "dns.id": 42715, "dns.op_code": "QUERY",
+    "dns.question.class": "IN", "dns.question.etld_plus_one": "example.com",
+    "dns.question.name": "www.example.com", "dns.question.registered_domain": "example.com",
+    "dns.question.subdomain": "www", "dns.question.top_level_domain": "com",
+    "dns.question.type": "AAAA", "dns.resolved_ip": ["2606:2800:220:1:248:1893:25c8:1946"],
+    "dns.response_code": "NOERROR", "dns.type": "answer",
+    "event.category": ["network"], "event.dataset": "dns", "event.duration": 20690000,
+    "event.kind": "event", "event.type": ["connection", "protocol"], "method": "QUERY",
+    "network.bytes": 94, "network.community_id": "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y=",
+    "network.protocol": "dns", "network.transport": "udp", "network.type": "ipv4",
+    "query": "class IN, type AAAA, www.example.com",
+    "related.ip": ["172.31.98.49", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946"],
+    "resource": "www.example.com", "server.bytes": 61, "server.ip": "8.8.8.8",
+    "server.port": 53, "source.bytes": 33, "source.ip": "172.31.98.49", "source.port": 51958,
+    "status": "OK", "type": "dns",
+}
+
+
+def flatten(obj: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def test_the_dns_event_of_packetbeats_golden_file():
+    flat = flatten(dns_event("http_basicauth.pcap"))
+    assert {k: flat.get(k) for k in GOLDEN_BASIC_AUTH_DNS} == GOLDEN_BASIC_AUTH_DNS
+    assert {k for k in flat if k.startswith("dns.")} == \
+        {k for k in GOLDEN_BASIC_AUTH_DNS if k.startswith("dns.")}
