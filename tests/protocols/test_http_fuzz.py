@@ -3,6 +3,9 @@ consume more than they are given, and keep their state bounded."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +14,8 @@ from shardbeat.protocols.http.config import HttpConfig
 from tests.protocols.test_http_driver import (
     C2S, S2C, Harness, T0, chunked, request, response,
 )
+
+PCAPS = Path(__file__).resolve().parents[2].parent / "shared" / "pcaps" / "packetbeat"
 
 CONFIGS = [
     HttpConfig(),
@@ -99,3 +104,41 @@ def test_probe_recognises_message_starts_only():
     assert not probe(memoryview(b"\x16\x03\x01\x02\x00"), Direction.TO_SERVER)
     assert not probe(memoryview(b"SSH-2.0-OpenSSH"), Direction.TO_CLIENT)
     assert not probe(memoryview(b""), Direction.TO_SERVER)
+
+
+def _capture_script(name: str) -> list:
+    """The TCP payloads of a Packetbeat capture, in order, as driver steps (server = the
+    side on an HTTP port)."""
+    import dpkt
+
+    path = PCAPS / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent: Packetbeat's captures live in ../shared/pcaps")
+    script = []
+    with open(path, "rb") as fh:
+        reader = dpkt.pcap.Reader(fh)
+        link = dpkt.sll.SLL if reader.datalink() == dpkt.pcap.DLT_LINUX_SLL \
+            else dpkt.ethernet.Ethernet
+        for _, frame in reader:
+            tcp = getattr(link(frame).data, "data", None)
+            if isinstance(tcp, dpkt.tcp.TCP) and tcp.data:
+                script.append((C2S if tcp.dport in HTTP_PORTS else S2C, bytes(tcp.data)))
+    assert any(data.startswith((b"GET ", b"POST ")) for _, data in script)
+    return script
+
+
+HTTP_PORTS = {80, 8000, 8002, 8080, 8888, 9200}
+CAPTURES = ["http_post.pcap", "http_basicauth.pcap", "wsgi_loopback.pcap",
+            "http_minitwit.pcap", "gap_in_stream.pcap", "hide_secret_POST.pcap"]
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+@settings(max_examples=25, deadline=None)
+@given(flips=st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), min_size=1,
+                      max_size=8),
+       cut=st.integers(1, 1500))
+def test_captures_with_bytes_flipped_never_raise(name, flips, cut):
+    script = _capture_script(name)
+    mutated = [(d, _mutate(data, flips[i % len(flips):])) for i, (d, data) in
+               enumerate(script)]
+    drive(Harness(CONFIGS[1]), mutated, cut)
