@@ -101,3 +101,25 @@ def test_fast_enough_for_every_packet_in_every_worker():
     fwd, _ = random_flows(1)[0]
     per_call = min(timeit.repeat(lambda: shard_of(fwd, 4), number=20000, repeat=3)) / 20000
     assert per_call < 5e-6  # generous: about 0.3 us on a laptop; guards against regressions
+
+
+def test_the_batch_hash_agrees_with_the_scalar_one_bit_for_bit():
+    import numpy as np
+
+    from shardbeat.decode.shard import shard_of_columns
+
+    pkts = [p for pair in random_flows(400, seed=11) for p in pair]
+
+    def halves(ip):
+        v = int.from_bytes(ip, "big")
+        return v >> 64, v & ((1 << 64) - 1)
+
+    src = [halves(p.src_ip) for p in pkts]
+    dst = [halves(p.dst_ip) for p in pkts]
+    col = lambda rows, i: np.array([r[i] for r in rows], dtype=np.uint64)  # noqa: E731
+    for n in (2, 3, 5, 16):
+        got = shard_of_columns((col(src, 0), col(src, 1)), (col(dst, 0), col(dst, 1)),
+                               (np.array([p.src_port for p in pkts]),
+                                np.array([p.dst_port for p in pkts])),
+                               np.array([p.proto for p in pkts]), n)
+        assert got.tolist() == [shard_of(p, n) for p in pkts]
