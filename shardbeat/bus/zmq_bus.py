@@ -16,6 +16,7 @@ import zmq
 
 BATCH_EVENTS = 512
 BATCH_BYTES = 256 * 1024
+LOST_AFTER_POLLS = 10
 
 
 class BusSender:
@@ -65,10 +66,15 @@ class BusReceiver:
         """Yield (shard, events, None) batches, then (shard, None, counters) once per
         worker, until every worker said it is done or `alive()` turns false."""
         done = 0
+        grace = 0
         while done < shards:
             if not self._sock.poll(poll_ms):
+                # A worker's last messages may still be in flight when it has exited: give
+                # them a few more polls before calling them lost.
                 if not alive():
-                    return
+                    grace += 1
+                    if grace > LOST_AFTER_POLLS:
+                        return
                 continue
             msg = msgpack.unpackb(self._sock.recv())
             if msg[1] is None:
