@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from shardbeat.metrics.counters import Counters
 from shardbeat.processors.finish import EventFinisher, SectionExtras
 from shardbeat.protocols.base import ParserEnv
@@ -21,13 +23,30 @@ _TCP, _UDP, _ICMP, _ICMPV6 = 6, 17, 1, 58
 
 
 class Pipeline:
-    __slots__ = ("flows", "tcp", "udp", "icmp", "active_protocols", "_timed")
+    __slots__ = ("flows", "tcp", "udp", "icmp", "active_protocols", "_timed", "_tcp_ports",
+                 "_udp_ports")
 
     def __init__(self, flows: Any, tcp: TcpTracker, udp: UdpDispatcher, icmp: Any,
                  active_protocols: tuple[str, ...]) -> None:
         self.flows, self.tcp, self.udp, self.icmp = flows, tcp, udp, icmp
         self.active_protocols = active_protocols
         self._timed = [c for c in (tcp, udp, icmp, flows) if c is not None]
+        self._tcp_ports = _port_mask(tcp.ports)
+        self._udp_ports = _port_mask(udp.ports)
+
+    def wants(self, cols: Any, rows: np.ndarray) -> np.ndarray:
+        """Which of `rows` (TCP/UDP rows of decoded columns) are on a parsed port."""
+        proto, sport, dport = cols.proto[rows], cols.sport[rows], cols.dport[rows]
+        tcp = (proto == _TCP) & (self._tcp_ports[sport] | self._tcp_ports[dport])
+        udp = (proto == _UDP) & (self._udp_ports[sport] | self._udp_ports[dport])
+        return rows[tcp | udp]
+
+    def dispatch_streams(self, pkt: Any) -> None:
+        """A packet whose flow was already counted (batch path): streams only."""
+        if pkt.proto == _TCP:
+            self.tcp.on_packet(pkt)
+        else:
+            self.udp.on_packet(pkt)
 
     def dispatch(self, pkt: Any) -> None:
         if self.flows is not None:
@@ -48,6 +67,12 @@ class Pipeline:
         # Transactions before flows: a flow's final report is the last word on it.
         for component in self._timed:
             component.flush(now)
+
+
+def _port_mask(ports: Any) -> np.ndarray:
+    mask = np.zeros(65536, dtype=bool)
+    mask[list(ports)] = True
+    return mask
 
 
 def _extras(section: Any) -> SectionExtras:

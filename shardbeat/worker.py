@@ -1,26 +1,38 @@
 """One worker: frames in, encoded events out. The same code serves live capture and replay;
 only the frame source and the event sink differ.
 
-frame → decode (L2–L4, defrag) → shard filter (replay only) → flows → TCP/UDP streams or
-ICMP → parsers → transactions → finished, encoded events → sink.
+A batch of frames is decoded at once (numpy) where frames have a common shape; flows are
+counted per flow, not per packet; only packets that a parser wants, and frames of unusual
+shape, take the per-packet path: decode (scalar) → flows → TCP/UDP streams or ICMP →
+parsers → transactions → finished, encoded events → sink.
 
-Timers run on packet time, checked once per `TICK_NS` of it, never per packet. In replay
-every worker reads every frame (and so sees the same clock) but keeps only its own shard's
-packets: with the clock shared, N workers publish exactly the events one worker would.
+Timers run on packet time, once per `TICK_NS` of it, never per packet: a batch is cut into
+segments at the frames whose time crosses the next tick (or the flow table's next report
+pass), so every timer fires exactly where a frame-by-frame loop would fire it. In replay
+every worker reads every frame (and so sees the same clock) but keeps only its own
+shard's packets: with the clock shared, N workers publish exactly the events one would.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 import orjson
 
+from shardbeat.capture.batch import FrameBatch, pack_frames
+from shardbeat.decode.batch import Columns, decode_columns
 from shardbeat.decode.l2l4 import Decoder
-from shardbeat.decode.shard import shard_of
+from shardbeat.decode.shard import shard_of, shard_of_columns
+from shardbeat.flows.batch import account_batch
 from shardbeat.metrics.counters import Counters
 from shardbeat.pipeline import Pipeline, build_pipeline
+from shardbeat.worker_packets import packets_from_columns
 
 TICK_NS = 1_000_000_000
+FRAMES_PER_BATCH = 4096
+_NEVER = np.iinfo(np.int64).max
 
 Frame = tuple[int, int, Any, int]  # (ts_ns, linktype, data, wire_len)
 
@@ -36,25 +48,37 @@ class Worker:
         self._now = 0
 
     def run(self, frames: Iterable[Frame]) -> None:
-        """The hot loop: per frame, decode and dispatch; per second of packet time, timers.
-        Nothing a frame holds may raise out of here: an unexpected error costs that packet
-        and is counted."""
-        decode = self._decoder.decode
-        pipeline, counters = self.pipeline, self.counters
-        shard, shards = self.shard, self.shards
-        dispatch = pipeline.dispatch
-        for ts, linktype, data, wire_len in frames:
-            if ts >= self._next_tick:
-                self._tick(ts)
-            try:
-                pkt = decode(ts, linktype, data, wire_len)
-                if pkt is None:
-                    continue
-                if shards > 1 and shard_of(pkt, shards) != shard:
-                    continue
-                dispatch(pkt)
-            except Exception:
-                counters.inc("worker_packet_errors")
+        """Frames one at a time, as any source yields them, grouped into batches."""
+        it = iter(frames)
+        while chunk := list(islice(it, FRAMES_PER_BATCH)):
+            self.run_batch(pack_frames(chunk))
+
+    def run_batch(self, batch: FrameBatch) -> None:
+        if not len(batch):
+            return
+        plan = _BatchPlan(self, batch)
+        runmax = np.maximum.accumulate(batch.ts)
+        pos, n = 0, len(batch)
+        while pos < n:
+            boundary = min(self._next_tick, self._next_pass())
+            end = pos + int(np.searchsorted(runmax[pos:], boundary, side="left"))
+            if end == pos:
+                self._cross(int(batch.ts[pos]))
+                continue
+            plan.segment(pos, end)
+            pos = end
+        self._now = max(self._now, int(runmax[-1]))
+
+    def _next_pass(self) -> int:
+        flows = self.pipeline.flows
+        return flows.next_pass if flows is not None else _NEVER
+
+    def _cross(self, ts: int) -> None:
+        """The frame at `ts` is the first past a tick or a flow report instant."""
+        if ts >= self._next_tick:
+            self._tick(ts)
+        else:
+            self.pipeline.flows.tick(ts)
 
     def _tick(self, ts: int) -> None:
         self._now = max(self._now, ts)
@@ -67,17 +91,79 @@ class Worker:
         self.pipeline.flush(self._now)
 
 
+class _BatchPlan:
+    """What one batch holds, worked out once: the vectorised columns and which rows are
+    this shard's, which of those a parser wants, and the frames left to the scalar path."""
+
+    def __init__(self, worker: Worker, batch: FrameBatch) -> None:
+        self.worker, self.batch = worker, batch
+        cols, slow = decode_columns(batch)
+        mine = np.arange(len(cols))
+        if worker.shards > 1:
+            shard = shard_of_columns((cols.src_hi, cols.src_lo), (cols.dst_hi, cols.dst_lo),
+                                     (cols.sport, cols.dport), cols.proto, worker.shards)
+            mine = np.flatnonzero(shard == worker.shard)
+        self.cols, self.mine = cols, mine
+        self.mine_idx = cols.idx[mine]
+        wanted = worker.pipeline.wants(cols, mine)
+        # Per-packet work, in frame order: scalar frames (-1) and parser-bound rows.
+        frames = np.concatenate((slow, cols.idx[wanted]))
+        rows = np.concatenate((np.full(len(slow), -1), wanted))
+        order = np.argsort(frames, kind="stable")
+        self.work_frames, self.work_rows = frames[order], rows[order]
+
+    def segment(self, lo: int, hi: int) -> None:
+        """Frames [lo, hi): no timer is due among them."""
+        worker, cols = self.worker, self.cols
+        a, b = np.searchsorted(self.mine_idx, (lo, hi))
+        flows = worker.pipeline.flows
+        if flows is not None and b > a:
+            try:
+                account_batch(flows, cols, self.mine[a:b],
+                              lambda row: packets_from_columns(self.batch, cols, [row])[0])
+            except Exception:
+                worker.counters.inc("worker_batch_errors")
+        a, b = np.searchsorted(self.work_frames, (lo, hi))
+        if b > a:
+            self._per_packet(self.work_frames[a:b], self.work_rows[a:b])
+
+    def _per_packet(self, frames: np.ndarray, rows: np.ndarray) -> None:
+        worker, batch = self.worker, self.batch
+        pipeline, counters = worker.pipeline, worker.counters
+        fast = rows[rows >= 0]
+        built: Iterator = iter(packets_from_columns(batch, self.cols, fast.tolist()))
+        decode = worker._decoder.decode
+        shards, shard = worker.shards, worker.shard
+        for i, row in zip(frames.tolist(), rows.tolist()):
+            try:
+                if row >= 0:
+                    pipeline.dispatch_streams(next(built))
+                    continue
+                pkt = decode(int(batch.ts[i]), int(batch.linktype[i]), batch.frame(i),
+                             int(batch.wirelen[i]))
+                if pkt is None or (shards > 1 and shard_of(pkt, shards) != shard):
+                    continue
+                pipeline.dispatch(pkt)
+            except Exception:
+                counters.inc("worker_packet_errors")
+
+
 def replay_events(path: str, overrides: Iterable[str] = (), config_path: str | None = None,
                   ) -> list[dict]:
     """Replay a capture through one in-process worker and return its events, decoded from
     the exact bytes the CLI would print. The entry point for conformance tests."""
-    from shardbeat.capture.pcapfile import open_capture
+    from shardbeat.capture.batch import open_batches
     from shardbeat.config.load import load_config
 
     settings = load_config(config_path, list(overrides))
     out: list[bytes] = []
     worker = Worker(settings, out.append)
-    with open_capture(path) as reader:
-        worker.run(reader)
+    reader, batches = open_batches(path)
+    with reader:
+        for batch in batches:
+            worker.run_batch(batch)
     worker.finish()
     return [orjson.loads(raw) for raw in out]
+
+
+__all__ = ["Worker", "replay_events", "Columns", "TICK_NS"]

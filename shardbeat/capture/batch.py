@@ -128,17 +128,25 @@ def _gather(data: bytes, starts: list[int], mul: int, linktype: int) -> FrameBat
                       heads[:, 3].astype(np.int64), ts, lt)
 
 
+def pack_frames(frames: list) -> FrameBatch:
+    """Frames as the general reader yields them, `(ts_ns, linktype, data, wire_len)`, in
+    the batch shape."""
+    datas = [bytes(f[2]) for f in frames]
+    count = len(datas)
+    caplen = np.fromiter(map(len, datas), dtype=np.int64, count=count)
+    offsets = np.zeros(count, dtype=np.int64)
+    if count:
+        np.cumsum(caplen[:-1], out=offsets[1:])
+    return FrameBatch(
+        b"".join(datas), offsets, caplen,
+        np.fromiter((f[3] for f in frames), dtype=np.int64, count=count),
+        np.fromiter((f[0] for f in frames), dtype=np.int64, count=count),
+        np.fromiter((f[1] for f in frames), dtype=np.int32, count=count))
+
+
 def _packed(reader: CaptureReader, n: int) -> Iterator[FrameBatch]:
     for frames in reader.batches(n):
-        datas = [f[2] for f in frames]
-        caplen = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
-        offsets = np.zeros(len(datas), dtype=np.int64)
-        np.cumsum(caplen[:-1], out=offsets[1:])
-        yield FrameBatch(
-            b"".join(datas), offsets, caplen,
-            np.fromiter((f[3] for f in frames), dtype=np.int64, count=len(frames)),
-            np.fromiter((f[0] for f in frames), dtype=np.int64, count=len(frames)),
-            np.fromiter((f[1] for f in frames), dtype=np.int32, count=len(frames)))
+        yield pack_frames(frames)
 
 
 def open_batches(path: str, n: int = BATCH_FRAMES) -> tuple[CaptureReader, Iterator[FrameBatch]]:

@@ -9,8 +9,8 @@ idle for more than `timeout` (and those older than `active_timeout`), then, on a
 are batched or which worker holds a flow, N workers publish exactly the reports one worker
 would (eviction at `max_flows` excepted: that cap is per worker).
 
-The key is (protocol, VLANs, both endpoints as (ip, port, mac)) with the endpoints in a
-canonical order, so both directions meet in one entry. MACs take part as in Packetbeat
+The key is (protocol, VLANs, IP version, both endpoints as (ip, port, mac) integers) with
+the endpoints in a canonical order, so both directions meet in one entry. MACs take part as in Packetbeat
 unless `allow_mismatched_eth`. ICMP has no ports (Packetbeat 8 keys ICMP flows by address
 only too). The flow's source is the sender of its first packet. Bytes are wire lengths of
 the frames (`Packet.frame_len`), as Packetbeat adds the capture's original length.
@@ -82,26 +82,21 @@ class FlowTable:
     def __len__(self) -> int:
         return len(self._flows)
 
+    @property
+    def uses_macs(self) -> bool:
+        return self._macs
+
+    @property
+    def next_pass(self) -> int:
+        """Packet time of the next report pass; nothing is counted across it."""
+        return self._next_pass
+
     def update(self, pkt: Packet) -> None:
-        """Count one decoded packet. The hot path: one key tuple, one dict lookup."""
+        """Count one decoded packet (the scalar path; batches go through `account`)."""
         ts = pkt.ts
         if ts >= self._next_pass:
             self._advance(ts)
-        si, di, sp, dp = pkt.src_ip, pkt.dst_ip, pkt.src_port, pkt.dst_port
-        if self._macs:
-            sm, dm = pkt.src_mac, pkt.dst_mac
-        else:
-            sm = dm = b""
-        if si != di:
-            a = si < di
-        elif sp != dp:
-            a = sp < dp
-        else:
-            a = sm <= dm
-        if a:
-            key = (pkt.proto, pkt.vlans, si, sp, sm, di, dp, dm)
-        else:
-            key = (pkt.proto, pkt.vlans, di, dp, dm, si, sp, sm)
+        key, a = self.key_of(pkt)
         flow = self._flows.get(key)
         if flow is None:
             flow = self._open(key, a, pkt)
@@ -116,6 +111,46 @@ class FlowTable:
             flow.dst_seen = True
         if ts > flow.last_ns:
             flow.last_ns = ts
+
+    def key_of(self, pkt: Packet) -> tuple[tuple, bool]:
+        """(canonical key, whether the sender is endpoint A). Keys are integers, the form
+        the batch path builds from its columns, so both paths meet in one entry."""
+        si, di = int.from_bytes(pkt.src_ip, "big"), int.from_bytes(pkt.dst_ip, "big")
+        sp, dp = pkt.src_port, pkt.dst_port
+        if self._macs:
+            sm, dm = int.from_bytes(pkt.src_mac, "big"), int.from_bytes(pkt.dst_mac, "big")
+        else:
+            sm = dm = 0
+        if si != di:
+            a = si < di
+        elif sp != dp:
+            a = sp < dp
+        else:
+            a = sm <= dm
+        version = 4 if len(pkt.src_ip) == 4 else 6
+        if a:
+            return (pkt.proto, pkt.vlans, version, si, sp, sm, di, dp, dm), a
+        return (pkt.proto, pkt.vlans, version, di, dp, dm, si, sp, sm), a
+
+    def account(self, key: tuple, a_first: bool, counts: tuple[int, int, int, int],
+                last_ns: int, first: Callable[[], Packet]) -> None:
+        """Add a batch's aggregate for one flow: `counts` are packets and bytes sent by
+        endpoint A, then by B; `first()` gives the flow's first packet if it is new. The
+        caller guarantees no report pass falls inside the batch."""
+        flow = self._flows.get(key)
+        if flow is None:
+            flow = self._open(key, a_first, first())
+        a_packets, a_bytes, b_packets, b_bytes = counts
+        if not flow.src_is_a:
+            a_packets, a_bytes, b_packets, b_bytes = b_packets, b_bytes, a_packets, a_bytes
+        flow.src_packets += a_packets
+        flow.src_bytes += a_bytes
+        if b_packets:
+            flow.dst_packets += b_packets
+            flow.dst_bytes += b_bytes
+            flow.dst_seen = True
+        if last_ns > flow.last_ns:
+            flow.last_ns = last_ns
 
     def tick(self, now_ns: int) -> None:
         """Packet time has reached `now_ns`: make every report due by then."""

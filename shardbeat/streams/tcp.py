@@ -67,6 +67,10 @@ class TcpTracker:
         self._closed: dict[tuple, tuple] = {}
         self._time_wait_ns = int(config.time_wait * _NS)
 
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return tuple(self._by_port)
+
     def __len__(self) -> int:
         return len(self._streams)
 

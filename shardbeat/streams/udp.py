@@ -36,6 +36,10 @@ class UdpDispatcher:
         self._flows: dict[tuple, _Flow] = {}
         self._idle_ns = int(config.idle_timeout * _NS)
 
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return tuple(self._by_port)
+
     def __len__(self) -> int:
         return len(self._flows)
 
