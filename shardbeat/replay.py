@@ -12,15 +12,14 @@ import multiprocessing
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from shardbeat.bus.zmq_bus import BusReceiver, BusSender
+from shardbeat.capture.batch import FrameBatch, open_batches
 from shardbeat.capture.pcapfile import open_capture
 from shardbeat.metrics.counters import Counters
 from shardbeat.output.ndjson import open_writer
-from shardbeat.worker import Frame, Worker
-
-PROGRESS_EVERY = 1 << 15
+from shardbeat.worker import Worker
 
 
 class ReplayResult:
@@ -30,32 +29,39 @@ class ReplayResult:
         self.events = 0
 
 
-def _with_progress(frames: Iterable[Frame], reader: Any, total: int) -> Iterable[Frame]:
-    """Yield frames, drawing a progress bar on stderr from the reader's file offset."""
-    start = time.monotonic()
-    for count, frame in enumerate(frames, 1):
-        if count % PROGRESS_EVERY == 0:
-            done = reader.offset
-            pct = min(100.0, 100.0 * done / total) if total else 0.0
-            rate = count / max(time.monotonic() - start, 1e-9)
-            bar = "#" * int(pct / 4)
-            sys.stderr.write(f"\r[{bar:<25}] {pct:5.1f}% {count:,} packets "
-                             f"{rate:,.0f} pkt/s")
-            sys.stderr.flush()
-        yield frame
-    sys.stderr.write("\n")
+class _Progress:
+    """A progress bar on stderr, drawn from how far the batches got into the file."""
+
+    def __init__(self, total: int) -> None:
+        self._total, self._start, self._packets = total, time.monotonic(), 0
+
+    def update(self, batch: FrameBatch) -> None:
+        self._packets += len(batch)
+        done = batch.file_offset
+        pct = min(100.0, 100.0 * done / self._total) if self._total else 0.0
+        rate = self._packets / max(time.monotonic() - self._start, 1e-9)
+        sys.stderr.write(f"\r[{'#' * int(pct / 4):<25}] {pct:5.1f}% {self._packets:,} packets "
+                         f"{rate:,.0f} pkt/s")
+        sys.stderr.flush()
+
+    @staticmethod
+    def done() -> None:
+        sys.stderr.write("\n")
 
 
 def _run_one(path: str, settings: Any, sink: Callable[[bytes], None], shard: int,
              shards: int, progress: bool) -> tuple[Counters, str | None]:
     worker = Worker(settings, sink, shard, shards)
-    with open_capture(path) as reader:
-        frames: Iterable[Frame] = reader
-        if progress:
-            # reader.size is None for a gzip capture, whose offset counts inflated bytes.
-            frames = _with_progress(reader, reader, reader.size or 0)
-        worker.run(frames)
-        problem = getattr(reader, "problem", None)
+    reader, batches = open_batches(path)
+    bar = _Progress(reader.size or 0) if progress else None
+    with reader:
+        for batch in batches:
+            worker.run_batch(batch)
+            if bar is not None:
+                bar.update(batch)
+        problem = reader.problem
+    if bar is not None:
+        bar.done()
     worker.finish()
     return worker.counters, problem
 

@@ -120,7 +120,7 @@ class _BatchPlan:
         if flows is not None and b > a:
             try:
                 account_batch(flows, cols, self.mine[a:b],
-                              lambda row: packets_from_columns(self.batch, cols, [row])[0])
+                              lambda rows: packets_from_columns(self.batch, cols, rows))
             except Exception:
                 worker.counters.inc("worker_batch_errors")
         a, b = np.searchsorted(self.work_frames, (lo, hi))

@@ -31,7 +31,8 @@ _MAX_BLOCK = 1 << 24
 class FrameBatch:
     """`buf[offsets[i]:offsets[i] + caplen[i]]` is frame i; `linktype` is per frame."""
 
-    __slots__ = ("buf", "data", "offsets", "caplen", "wirelen", "ts", "linktype")
+    __slots__ = ("buf", "data", "offsets", "caplen", "wirelen", "ts", "linktype",
+                 "file_offset")
 
     def __init__(self, data: bytes, offsets: np.ndarray, caplen: np.ndarray,
                  wirelen: np.ndarray, ts: np.ndarray, linktype: np.ndarray) -> None:
@@ -39,6 +40,7 @@ class FrameBatch:
         self.buf = np.frombuffer(data, dtype=np.uint8)
         self.offsets, self.caplen, self.wirelen = offsets, caplen, wirelen
         self.ts, self.linktype = ts, linktype
+        self.file_offset = 0  # how far into the file its producer had read
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -84,10 +86,12 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
             chunk = f.read(_READ)
             data = carry + chunk if carry else chunk
             starts, consumed, corrupt = _locate(data, n, max_record)
+            base += consumed
             if starts:
                 total += len(starts)
-                yield _gather(data, starts, mul, linktype)
-            base += consumed
+                batch = _gather(data, starts, mul, linktype)
+                batch.file_offset = base
+                yield batch
             carry = data[consumed:]
             if not chunk and not starts:
                 break
@@ -146,7 +150,9 @@ def pack_frames(frames: list) -> FrameBatch:
 
 def _packed(reader: CaptureReader, n: int) -> Iterator[FrameBatch]:
     for frames in reader.batches(n):
-        yield pack_frames(frames)
+        batch = pack_frames(frames)
+        batch.file_offset = reader.offset
+        yield batch
 
 
 def open_batches(path: str, n: int = BATCH_FRAMES) -> tuple[CaptureReader, Iterator[FrameBatch]]:

@@ -49,9 +49,9 @@ def _group(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def account_batch(table: FlowTable, c: Columns, rows: np.ndarray,
-                  packet_at: Callable[[int], Packet]) -> None:
+                  packet_rows: Callable[[list[int]], list[Packet]]) -> None:
     """Count `rows` of the columns into `table`; no report pass may fall among them.
-    `packet_at(row)` builds the Packet of a row, needed only for a flow's first packet."""
+    `packet_rows(rows)` builds Packets, needed only for the first packet of a new flow."""
     if not len(rows):
         return
     a, cols = _canonical(c, rows, table.uses_macs)
@@ -64,13 +64,17 @@ def account_batch(table: FlowTable, c: Columns, rows: np.ndarray,
     all_bytes = np.bincount(inverse, weights=size, minlength=groups)
     last = np.full(groups, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, inverse, c.ts[rows])
-    key_rows = zip(*(col[first].tolist() for col in cols))
-    counts = zip(a_packets.astype(np.int64).tolist(), a_bytes.astype(np.int64).tolist(),
-                 all_packets.tolist(), all_bytes.astype(np.int64).tolist())
-    for g, (key, (a_pk, a_by, n_pk, n_by), last_ns, a_first) in enumerate(
-            zip(key_rows, counts, last.tolist(), a[first].tolist())):
-        proto, vlan, version, ah, al, ap, am, bh, bl, bp, bm = key
-        full_key = (proto, (vlan - 1,) if vlan else (), version,
-                    ah << 64 | al, ap, am, bh << 64 | bl, bp, bm)
-        table.account(full_key, a_first, (a_pk, a_by, n_pk - a_pk, n_by - a_by), last_ns,
-                      lambda g=g: packet_at(int(rows[first[g]])))
+    keys = [(proto, (vlan - 1,) if vlan else (), version, ah << 64 | al, ap, am,
+             bh << 64 | bl, bp, bm)
+            for proto, vlan, version, ah, al, ap, am, bh, bl, bp, bm
+            in zip(*(col[first].tolist() for col in cols))]
+    new = [g for g, key in enumerate(keys) if not table.has(key)]
+    firsts = dict(zip(new, packet_rows(rows[first[new]].tolist())))
+    a_packets = a_packets.astype(np.int64).tolist()
+    a_bytes = a_bytes.astype(np.int64).tolist()
+    all_bytes = all_bytes.astype(np.int64).tolist()
+    for g, (key, a_pk, a_by, n_pk, n_by, last_ns, a_first) in enumerate(zip(
+            keys, a_packets, a_bytes, all_packets.tolist(), all_bytes, last.tolist(),
+            a[first].tolist())):
+        table.account(key, a_first, (a_pk, a_by, n_pk - a_pk, n_by - a_by), last_ns,
+                      firsts.get(g))

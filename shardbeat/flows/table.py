@@ -132,14 +132,17 @@ class FlowTable:
             return (pkt.proto, pkt.vlans, version, si, sp, sm, di, dp, dm), a
         return (pkt.proto, pkt.vlans, version, di, dp, dm, si, sp, sm), a
 
+    def has(self, key: tuple) -> bool:
+        return key in self._flows
+
     def account(self, key: tuple, a_first: bool, counts: tuple[int, int, int, int],
-                last_ns: int, first: Callable[[], Packet]) -> None:
+                last_ns: int, first: Packet | None) -> None:
         """Add a batch's aggregate for one flow: `counts` are packets and bytes sent by
-        endpoint A, then by B; `first()` gives the flow's first packet if it is new. The
-        caller guarantees no report pass falls inside the batch."""
+        endpoint A, then by B; `first` is the flow's first packet when the table does not
+        have it yet. The caller guarantees no report pass falls inside the batch."""
         flow = self._flows.get(key)
         if flow is None:
-            flow = self._open(key, a_first, first())
+            flow = self._open(key, a_first, first)
         a_packets, a_bytes, b_packets, b_bytes = counts
         if not flow.src_is_a:
             a_packets, a_bytes, b_packets, b_bytes = b_packets, b_bytes, a_packets, a_bytes

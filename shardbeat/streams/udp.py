@@ -1,7 +1,10 @@
 """UDP: each datagram of a parsed protocol goes whole to its parser, with per-flow state.
 
 The client is the side not on the protocol's port (the sender when both are). Flows idle
-past `udp.idle_timeout` are closed so their parsers flush what is pending.
+past `udp.idle_timeout` are closed so their parsers flush what is pending. A parser that
+can say it has nothing pending (`has_pending(state)`) has its flow closed as soon as that
+is so: UDP has no connection to keep, and tens of thousands of answered DNS flows would
+otherwise be swept by every timer tick.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ class UdpDispatcher:
             return
         if progress.error:
             self._counters.inc(f"{flow.parser.name}_parse_errors")
+        has_pending = getattr(flow.parser, "has_pending", None)
+        if has_pending is not None and not has_pending(flow.state):
+            self._close(key, flow, pkt.ts)
 
     def _open(self, key: tuple, pkt: Packet, src: tuple, dst: tuple) -> _Flow:
         client, server = (src, dst) if pkt.dst_port in self._by_port else (dst, src)
