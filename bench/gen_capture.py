@@ -24,6 +24,7 @@ from gen import mix, pcap  # noqa: E402
 BENCH = Path(__file__).resolve().parent
 DEFAULT_PACKETS = 1_500_000
 DEFAULT_SEED = 1
+FLOW_TIMEOUTS_S = (30,)     # Packetbeat's default flows.timeout
 
 
 def source_hash() -> str:
@@ -56,6 +57,7 @@ def generate(path: Path, packets: int, seed: int, duration_s: float = 60.0,
         "frame_bytes": nbytes,
         "mean_frame": round(nbytes / max(written, 1), 1),
         "flows": sum(p["flows"] for p in per_proto.values()),
+        "peak_open_flows": {f"idle_{t}s": m.peak_open_flows(t) for t in FLOW_TIMEOUTS_S},
         "transactions": {p: v["transactions"] for p, v in per_proto.items()},
         "protocols": per_proto,
         "generation_seconds": {"plan": round(t_plan, 2),
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{path}: {side['packets']} packets, mean frame {side['mean_frame']} B, "
           f"{side['flows']} flows, {side['generation_seconds']['total']} s")
     print(f"  packet shares {shares}")
-    print(f"  transactions {side['transactions']}")
+    print(f"  transactions {side['transactions']}, peak open flows {side['peak_open_flows']}")
     return 0
 
 

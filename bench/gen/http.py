@@ -1,13 +1,17 @@
 """HTTP/1.1 keep-alive conversations: real request and response bytes.
 
-Response bodies are lognormal (median ~4 kB, long tail), sent with Content-Length or, for a
+Response bodies are lognormal (median ~7 kB, long tail), sent with Content-Length or, for a
 share of HTML pages, chunked. 304 and HEAD responses carry no body, as the RFC requires.
+A chunked response's last chunk goes out as its own write, as a proxying nginx sends it when
+the upstream finishes (and tshark 4.0 reports a malformed packet when a segment boundary falls
+inside "0\r\n\r\n").
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .corpus import USER_AGENTS, Corpus
 from .tcp import TO_CLIENT, TO_SERVER, Message
@@ -16,6 +20,8 @@ BODY_MEDIAN = 7200
 BODY_SIGMA = 1.45
 BODY_MAX = 2_000_000
 CHUNK = 8192
+LAST_CHUNK = b"0\r\n\r\n"
+LAST_CHUNK_DELAY_NS = 60_000
 MEAN_REQUESTS = 5.0
 MAX_REQUESTS = 60
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently",
@@ -37,7 +43,14 @@ class HttpStats:
     methods: dict = field(default_factory=dict)
 
 
-def _request(rng: random.Random, corpus: Corpus, host: str) -> tuple[str, str, bytes, str]:
+class Request(NamedTuple):
+    method: str
+    ctype: str          # content type the response will have
+    ext: str
+    payload: bytes
+
+
+def _request(rng: random.Random, corpus: Corpus, host: str) -> Request:
     ext, ctype, _ = rng.choices(KINDS, weights=[k[2] for k in KINDS])[0]
     path = f"/{corpus.word(rng)}/{corpus.word(rng)}-{rng.randrange(10000)}.{ext}"
     r = rng.random()
@@ -55,7 +68,7 @@ def _request(rng: random.Random, corpus: Corpus, host: str) -> tuple[str, str, b
         lines += ["Content-Type: application/x-www-form-urlencoded",
                   f"Content-Length: {len(body)}"]
     head = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    return method, ctype, head + body, ext
+    return Request(method, ctype, ext, head + body)
 
 
 def _status(rng: random.Random, method: str) -> int:
@@ -76,8 +89,10 @@ def _body(rng: random.Random, corpus: Corpus, ext: str, status: int) -> tuple:
     return (corpus.text_slice(rng, length),)
 
 
-def _response(rng: random.Random, corpus: Corpus, method: str, ctype: str, ext: str,
-              second: int) -> tuple[int, tuple]:
+def _response(rng: random.Random, corpus: Corpus, req: Request,
+              second: int) -> tuple[int, tuple, bytes]:
+    """(status, parts of the response, last chunk to send separately or b"")"""
+    method, ctype, ext = req.method, req.ctype, req.ext
     status = _status(rng, method)
     body = _body(rng, corpus, ext, status)
     size = sum(len(p) for p in body)
@@ -95,10 +110,10 @@ def _response(rng: random.Random, corpus: Corpus, method: str, ctype: str, ext: 
     lines += ["Connection: keep-alive", f"ETag: \"{rng.getrandbits(48):012x}\""]
     head = ("\r\n".join(lines) + "\r\n\r\n").encode()
     if method == "HEAD":
-        return status, (head,)
+        return status, (head,), b""
     if chunked:
-        return status, (head,) + _chunks(body[0])
-    return status, (head,) + body
+        return status, (head,) + _chunks(body[0]), LAST_CHUNK
+    return status, (head,) + body, b""
 
 
 def _chunks(body) -> tuple:
@@ -106,7 +121,7 @@ def _chunks(body) -> tuple:
     for off in range(0, len(body), CHUNK):
         piece = body[off:off + CHUNK]
         parts += [f"{len(piece):x}\r\n".encode(), piece, b"\r\n"]
-    return tuple(parts) + (b"0\r\n\r\n",)
+    return tuple(parts)
 
 
 def plan(rng: random.Random, corpus: Corpus, host: str, second: int,
@@ -115,12 +130,14 @@ def plan(rng: random.Random, corpus: Corpus, host: str, second: int,
     n = min(1 + int(rng.expovariate(1 / (MEAN_REQUESTS - 1))), MAX_REQUESTS)
     msgs = []
     for i in range(n):
-        method, ctype, request, ext = _request(rng, corpus, host)
+        req = _request(rng, corpus, host)
         think = 100_000 if i == 0 else int(rng.expovariate(1 / 250e6))
-        msgs.append(Message(think, TO_SERVER, (request,)))
-        status, parts = _response(rng, corpus, method, ctype, ext, second)
+        msgs.append(Message(think, TO_SERVER, (req.payload,)))
+        status, parts, last = _response(rng, corpus, req, second)
         msgs.append(Message(int(rng.lognormvariate(0, 1.0) * 2e6), TO_CLIENT, parts))
+        if last:
+            msgs.append(Message(LAST_CHUNK_DELAY_NS, TO_CLIENT, (last,)))
         stats.transactions += 1
         stats.status[status] = stats.status.get(status, 0) + 1
-        stats.methods[method] = stats.methods.get(method, 0) + 1
+        stats.methods[req.method] = stats.methods.get(req.method, 0) + 1
     return msgs

@@ -76,6 +76,7 @@ class Mix:
         self.totals = Totals()
         self.tcp_plans: list[tuple] = []
         self.dns_frames: list[tuple[int, bytes]] = []
+        self.spans: list[tuple[int, int]] = []      # (first, last packet) of every flow
 
     def plan(self) -> None:
         for proto, share in SHARES.items():
@@ -112,10 +113,30 @@ class Mix:
         self.dns_frames.append((start, Side(ends.client, ends.server, 17, 64, ip_id).udp(query)))
         self.dns_frames.append((start + latency,
                                 Side(ends.server, ends.client, 17, 63, ip_id).udp(response)))
+        self.spans.append((start, start + latency))
         return 2
 
     def frames(self) -> Iterator[tuple[int, bytes]]:
         """Every frame of the capture in time order (ties broken deterministically)."""
-        streams = [tcp.packets(*p) for p in self.tcp_plans]
+        streams = [self._spanned(tcp.packets(*p)) for p in self.tcp_plans]
         streams.append(iter(self.dns_frames))
         return heapq.merge(*streams)
+
+    def _spanned(self, stream: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        first = last = None
+        for item in stream:
+            last = item[0]
+            first = last if first is None else first
+            yield item
+        self.spans.append((first, last))
+
+    def peak_open_flows(self, idle_timeout_s: float) -> int:
+        """Most flows a flow table holds at once if each stays until idle for the timeout
+        (call after frames() is exhausted): what the per-worker memory goal is stated against."""
+        idle = int(idle_timeout_s * 1e9)
+        edges = sorted([(a, 1) for a, _ in self.spans] + [(b + idle, -1) for _, b in self.spans])
+        peak = cur = 0
+        for _, step in edges:
+            cur += step
+            peak = max(peak, cur)
+        return peak

@@ -6,8 +6,9 @@ packet then costs one `struct` pack and one big-int modulo for the payload check
 
 The payload checksum uses 2**16 == 1 (mod 0xFFFF): the big-endian integer value of the bytes is
 congruent to the sum of their 16-bit words, so `int.from_bytes(...) % 0xFFFF` is the one's
-complement sum computed in C. It yields 0xFFFF where a folding loop yields 0x0000; both are
-zero in one's complement and every verifier (Wireshark included) accepts either.
+complement sum computed in C. A remainder of 0 stands for a folded sum of 0xFFFF (the data is
+never all zeros), whose complement is 0x0000: Wireshark warns about 0xFFFF there (RFC 1624).
+UDP is the exception: a computed 0x0000 is sent as 0xFFFF, since 0 means "no checksum".
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def payload_sum(data) -> int:
     return value % 0xFFFF
 
 
+def _complement(remainder: int) -> int:
+    return 0xFFFF - remainder if remainder else 0
+
+
 class Side:
     """One direction of a conversation: the constant parts of its headers and checksums."""
 
@@ -74,7 +79,7 @@ class Side:
     def _ip_fields(self, total: int) -> tuple[int, int]:
         ident = self.ip_id
         self.ip_id = (ident + 1) & 0xFFFF
-        return ident, 0xFFFF - (self.ip_sum + total + ident) % 0xFFFF
+        return ident, _complement((self.ip_sum + total + ident) % 0xFFFF)
 
     def tcp(self, seq: int, ack: int, flags: int, payload=b"") -> bytes:
         """A TCP segment (MSS option on SYNs) framed down to Ethernet."""
@@ -83,8 +88,8 @@ class Side:
         else:
             off_flags, opt, opt_sum = (5 << 12) | flags, b"", 0
         seg_len = TCP_HDR + len(opt) + len(payload)
-        csum = 0xFFFF - (self.l4_sum + seg_len + (seq >> 16) + (seq & 0xFFFF) + (ack >> 16)
-                         + (ack & 0xFFFF) + off_flags + opt_sum + payload_sum(payload)) % 0xFFFF
+        csum = _complement((self.l4_sum + seg_len + (seq >> 16) + (seq & 0xFFFF) + (ack >> 16)
+                         + (ack & 0xFFFF) + off_flags + opt_sum + payload_sum(payload)) % 0xFFFF)
         ident, ip_csum = self._ip_fields(IP_HDR + seg_len)
         frame = TCP_FRAME.pack(self.eth, IP_VER_IHL_TOS, IP_HDR + seg_len, ident,
                                IP_DONT_FRAGMENT, self.ttl_proto, ip_csum, self.addrs,
@@ -94,7 +99,7 @@ class Side:
 
     def udp(self, payload: bytes) -> bytes:
         dgram_len = 8 + len(payload)
-        csum = 0xFFFF - (self.l4_sum + 2 * dgram_len + payload_sum(payload)) % 0xFFFF
+        csum = 0xFFFF - (self.l4_sum + 2 * dgram_len + payload_sum(payload)) % 0xFFFF  # never 0
         ident, ip_csum = self._ip_fields(IP_HDR + dgram_len)
         frame = UDP_FRAME.pack(self.eth, IP_VER_IHL_TOS, IP_HDR + dgram_len, ident,
                                IP_DONT_FRAGMENT, self.ttl_proto, ip_csum, self.addrs,

@@ -1,0 +1,109 @@
+"""Turn repeated runs into figures: medians, ratios to the peer of the same repetition, goals.
+
+Ratios are the median over repetitions of (shardbeat pps / tshark pps in that repetition):
+the machines are shared and noisy, absolute times drift between repetitions, ratios hold.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from measure import RunResult
+from modes import Mode
+
+PEER = "tshark"
+GOAL_FULL_PPS, FLOOR_FULL_RATIO = 500_000, 2.5
+GOAL_FLOWS_PPS, FLOOR_FLOWS_PPS = 2_000_000, 1_000_000
+FLOOR_SCALING = 1.7
+GOAL_RSS_MB, CEILING_RSS_MB = 150, 300
+
+
+@dataclass
+class Figures:
+    mode: Mode
+    runs: list[RunResult] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)     # per repetition, to the peer
+    transactions: int = 0                                   # events published in one run
+
+    @property
+    def ok_runs(self) -> list[RunResult]:
+        return [r for r in self.runs if r.ok]
+
+    def median_wall(self) -> float:
+        walls = [r.wall_s for r in self.ok_runs]
+        return statistics.median(walls) if walls else float("nan")
+
+    def pps(self, packets: int) -> float:
+        return packets / self.median_wall()
+
+    def ratio(self) -> float:
+        return statistics.median(self.ratios) if self.ratios else float("nan")
+
+    def cpu(self) -> float:
+        cpus = [r.cpu_s for r in self.ok_runs]
+        return statistics.median(cpus) if cpus else float("nan")
+
+    def rss_main_mb(self) -> float:
+        return max((r.peak_main_mb() for r in self.ok_runs), default=0.0)
+
+    def rss_worker_mb(self) -> float:
+        """Largest worker peak; with one worker in the main process, the main process."""
+        peaks = [r.peak_children_mb() or r.peak_main_mb() for r in self.ok_runs]
+        return max(peaks, default=0.0)
+
+
+def add_ratios(figs: dict[str, Figures], packets: int) -> None:
+    peer = figs[PEER]
+    for fig in figs.values():
+        fig.ratios = [(packets / r.wall_s) / (packets / p.wall_s)
+                      for r, p in zip(fig.runs, peer.runs) if r.ok and p.ok]
+
+
+def table(figs: dict[str, Figures], packets: int) -> list[str]:
+    head = ("| run | median s | packets/s | × tshark | transactions/s | CPU s | "
+            "peak RSS main MB | peak RSS worker MB | runs ok |")
+    lines = [head, "|" + "---|" * 9]
+    for name, f in figs.items():
+        tps = f"{f.transactions / f.median_wall():,.0f}" if f.mode.shardbeat and f.mode.parsers else "–"
+        worker = f"{f.rss_worker_mb():.0f}" if f.mode.shardbeat else "–"
+        lines.append(f"| {name} | {f.median_wall():.2f} | {f.pps(packets):,.0f} | {f.ratio():.2f} | "
+                     f"{tps} | {f.cpu():.1f} | {f.rss_main_mb():.0f} | {worker} | "
+                     f"{len(f.ok_runs)}/{len(f.runs)} |")
+    return lines
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def goals(figs: dict[str, Figures], packets: int, workers: int, open_flows: int) -> list[str]:
+    one, many = figs["shardbeat 1 worker"], figs[f"shardbeat {workers} workers"]
+    flows = figs["shardbeat flows only"]
+    full_pps, flows_pps = one.pps(packets), flows.pps(packets)
+    scaling = many.pps(packets) / full_pps
+    rss = max(one.rss_worker_mb(), many.rss_worker_mb(), flows.rss_worker_mb())
+    return [
+        f"- Full pipeline, 1 worker: {full_pps:,.0f} pps = {one.ratio():.2f}× tshark; "
+        f"goal ≥ {GOAL_FULL_PPS:,} pps: {full_pps / GOAL_FULL_PPS:.0%} of it; "
+        f"floor ≥ {FLOOR_FULL_RATIO}× tshark: {_verdict(one.ratio() >= FLOOR_FULL_RATIO)}",
+        f"- Flows only, 1 worker: {flows_pps:,.0f} pps = {flows.ratio():.2f}× tshark; "
+        f"goal ≥ {GOAL_FLOWS_PPS:,} pps: {flows_pps / GOAL_FLOWS_PPS:.0%} of it; "
+        f"floor ≥ {FLOOR_FLOWS_PPS:,} pps: {_verdict(flows_pps >= FLOOR_FLOWS_PPS)}",
+        f"- {workers} workers: {scaling:.2f}× the 1-worker figure; "
+        f"floor ≥ {FLOOR_SCALING}×: {_verdict(scaling >= FLOOR_SCALING)}",
+        f"- Memory: peak RSS per worker {rss:.0f} MB (capture peaks at {open_flows:,} open "
+        f"flows with a 30 s idle timeout); goal ≤ {GOAL_RSS_MB} MB: "
+        f"{_verdict(rss <= GOAL_RSS_MB)}; ceiling {CEILING_RSS_MB} MB: "
+        f"{_verdict(rss <= CEILING_RSS_MB)}",
+    ]
+
+
+def checks_table(rows: list[tuple[str, list]]) -> list[str]:
+    """rows: (run label, [events.Check])"""
+    lines = ["| run | check | published | generated | result |", "|---|---|---|---|---|"]
+    for label, checks in rows:
+        for c in checks:
+            verdict = ("ok" if c.ok else "MISMATCH") + (f" ({c.note})" if c.note else "")
+            lines.append(f"| {label} | {c.name} | {c.published} | {c.expected} | {verdict} |")
+    return lines
