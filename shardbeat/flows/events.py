@@ -119,26 +119,46 @@ def _endpoint(mac: bytes, other_mac: bytes, ip: bytes, port: int | None) -> dict
     return ep
 
 
-def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
-    """The event for one report of `flow` (a `shardbeat.flows.table.Flow`)."""
+def _static_parts(flow: Any) -> tuple[dict, dict, dict, dict]:
+    """What does not change between reports of a flow: endpoints, network, flow object.
+    Computed once per flow (address text, MAC text, Community ID and flow id are the
+    costly parts of a report); an ICMP flow's Community ID follows its last message, so
+    ICMP flows are not cached."""
     proto = flow.proto
     ported = proto == _TCP or proto == _UDP
     source = _endpoint(flow.src_mac, flow.dst_mac, flow.src_ip,
                        flow.src_port if ported else None)
     destination = _endpoint(flow.dst_mac, flow.src_mac, flow.dst_ip,
                             flow.dst_port if ported else None)
-    source["bytes"] = flow.src_bytes
-    source["packets"] = flow.src_packets
-    if flow.dst_seen:
-        destination["bytes"] = flow.dst_bytes
-        destination["packets"] = flow.dst_packets
     network: dict[str, Any] = {"type": "ipv4" if len(flow.src_ip) == 4 else "ipv6"}
     community = _community_id(flow)
     if community is not None:
         network["transport"] = _TRANSPORT[proto]
         network["community_id"] = community
-    network["bytes"] = flow.src_bytes + flow.dst_bytes
-    network["packets"] = flow.src_packets + flow.dst_packets
+    flow_obj: dict[str, Any] = {"id": flow.flow_id()}
+    if flow.vlans:
+        flow_obj["vlan"] = flow.vlans[0] if len(flow.vlans) == 1 else list(flow.vlans)
+    return source, destination, network, flow_obj
+
+
+def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
+    """The event for one report of `flow` (a `shardbeat.flows.table.Flow`)."""
+    parts = flow.static
+    if parts is None:
+        parts = _static_parts(flow)
+        if not flow.icmp:
+            flow.static = parts
+    source_base, destination_base, network_base, flow_base = parts
+    source = dict(source_base, bytes=flow.src_bytes, packets=flow.src_packets)
+    destination = dict(destination_base)
+    if flow.dst_seen:
+        destination["bytes"] = flow.dst_bytes
+        destination["packets"] = flow.dst_packets
+    network = dict(network_base, bytes=flow.src_bytes + flow.dst_bytes,
+                   packets=flow.src_packets + flow.dst_packets)
+    flow_obj = dict(flow_base, final=final)
+    if "vlan" in flow_obj:  # keep Packetbeat's key order: id, final, vlan
+        flow_obj["vlan"] = flow_obj.pop("vlan")
     event = {
         "kind": "event",
         "category": ["network"],
@@ -149,9 +169,6 @@ def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
         "end": timestamp_ns(flow.last_ns),
         "duration": flow.last_ns - flow.first_ns,
     }
-    flow_obj: dict[str, Any] = {"id": flow.flow_id(), "final": final}
-    if flow.vlans:
-        flow_obj["vlan"] = flow.vlans[0] if len(flow.vlans) == 1 else list(flow.vlans)
     return {
         "@timestamp": timestamp_ms(report_ns),
         "type": "flow",

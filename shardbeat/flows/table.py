@@ -38,7 +38,7 @@ class Flow:
     __slots__ = (
         "key", "src_is_a", "proto", "vlans", "src_ip", "dst_ip", "src_port", "dst_port",
         "src_mac", "dst_mac", "first_ns", "last_ns", "src_packets", "src_bytes",
-        "dst_packets", "dst_bytes", "dst_seen", "icmp", "icmp_tc", "_id",
+        "dst_packets", "dst_bytes", "dst_seen", "icmp", "icmp_tc", "_id", "static",
     )
 
     def __init__(self, key: tuple, src_is_a: bool, pkt: Packet, macs: bool) -> None:
@@ -56,6 +56,7 @@ class Flow:
         self.icmp = pkt.proto == 1 or pkt.proto == 58
         self.icmp_tc = 0  # last type << 8 | code the source sent (Packetbeat reports it)
         self._id: str | None = None
+        self.static: tuple | None = None  # the report parts that never change (events.py)
 
     def flow_id(self) -> str:
         if self._id is None:
