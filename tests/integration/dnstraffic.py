@@ -78,14 +78,20 @@ def _answer_data(rr) -> str:
     raise AssertionError(f"the test zone has no record of type {rr.type}")
 
 
+def _mx_preference(rr) -> int | None:
+    # Read off the rdata: dpkt 1.9 stores the MX preference as a 1-tuple.
+    if rr.type != dpkt.dns.DNS_MX:
+        return None
+    return struct.unpack("!H", rr.rdata[:2])[0]
+
+
 def _record(truth: DnsTruth, transport: str, port: int, query: dpkt.dns.DNS,
             wire: tuple[bytes, bytes]) -> None:
     raw_query, raw_response = wire
     response = dpkt.dns.DNS(raw_response)
     assert response.id == query.id and response.qr == dpkt.dns.DNS_R
     answers = tuple(Answer(rr.name, TYPE_NAMES[rr.type], rr.ttl, _answer_data(rr),
-                           rr.preference if rr.type == dpkt.dns.DNS_MX else None)
-                    for rr in response.an)
+                           _mx_preference(rr)) for rr in response.an)
     prefix = 2 if transport == "tcp" else 0
     q = query.qd[0]
     truth.queries.append(Query(

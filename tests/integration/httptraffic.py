@@ -22,11 +22,12 @@ class Exchange:
     client_port: int
     method: str
     path: str
-    query: str | None
+    query: str | None      # the query string as sent, without "?"
     status: int
     sent: int
     received: int
     pipelined: bool = False
+    form: str | None = None  # an application/x-www-form-urlencoded body, as sent
 
 
 @dataclass
@@ -102,9 +103,12 @@ def keepalive_session(truth: HttpTruth, requests: list[tuple]) -> None:
             resp.read()
             assert not resp.will_close, f"nginx closed the keep-alive connection on {target}"
             path, query = _split_target(target)
+            form = body.decode() if body and "urlencoded" in headers.get(
+                "Content-Type", "") else None
             truth.exchanges.append(Exchange(
                 client_port=port, method=method, path=path, query=query, status=resp.status,
-                sent=conn.sock.sent - before_sent, received=conn.sock.received - before_recv))
+                sent=conn.sock.sent - before_sent, received=conn.sock.received - before_recv,
+                form=form))
     finally:
         conn.close()
 

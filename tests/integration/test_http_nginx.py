@@ -7,6 +7,7 @@ packet and byte counts are tshark's.
 from __future__ import annotations
 
 from collections import Counter
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -17,8 +18,21 @@ from tests.integration.replaycli import get, of_type, timestamp_ns
 pytestmark = pytest.mark.integration
 
 
+def _params(x) -> str | None:
+    """url.query as Packetbeat reports it: the query string's parameters, those of a
+    form-urlencoded body replacing any of the same name, re-encoded with keys sorted (Go's
+    url.Values.Encode)."""
+    merged: dict[str, list[str]] = {}
+    for source in (x.query, x.form):
+        found: dict[str, list[str]] = {}
+        for key, value in parse_qsl(source or "", keep_blank_values=True):
+            found.setdefault(key, []).append(value)
+        merged.update(found)
+    return urlencode(sorted(merged.items()), doseq=True) or None
+
+
 def _truth_key(x) -> tuple:
-    return (x.client_port, x.method, x.path, x.query, x.status)
+    return (x.client_port, x.method, x.path, _params(x), x.status)
 
 
 def _event_key(e: dict) -> tuple:
