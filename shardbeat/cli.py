@@ -68,13 +68,27 @@ def _cmd_test_config(args: argparse.Namespace) -> int:
 def _unparsed_protocol_notes(settings) -> list[str]:
     from shardbeat.protocols.registry import PROTOCOLS
 
-    notes = []
+    notes = [f"warning: processor {name!r} ({where}) is validated but not applied yet"
+             for where, name in _configured_processors(settings)]
     for spec in PROTOCOLS:
         cfg = getattr(settings.shardbeat.protocols, spec.name)
         if cfg.enabled and spec.parser is None:
             notes.append(f"note: protocol {spec.name!r} has no parser yet; "
                          "its traffic is counted in flows only")
     return notes
+
+
+def _configured_processors(settings) -> list[tuple[str, str]]:
+    """(section, processor name) of every configured processor: processors are checked by
+    the config model but do not run yet, and a user must not think they did."""
+    sections = [("processors", settings.processors),
+                ("shardbeat.flows.processors", settings.shardbeat.flows.processors)]
+    from shardbeat.protocols.registry import PROTOCOLS
+
+    for spec in PROTOCOLS:
+        cfg = getattr(settings.shardbeat.protocols, spec.name)
+        sections.append((f"shardbeat.protocols.{spec.name}.processors", cfg.processors))
+    return [(where, name) for where, procs in sections for proc in procs for name in proc]
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -91,6 +105,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(format_problems(err), file=sys.stderr)
         return EXIT_BAD_INPUT
+    for where, name in _configured_processors(settings):
+        print(f"shardbeat: warning: processor {name!r} ({where}) is validated but not "
+              "applied yet", file=sys.stderr)
     try:
         result = replay(args.pcap, settings, args.workers, progress=sys.stderr.isatty())
     except CaptureFileError as err:
