@@ -43,8 +43,12 @@ class StreamFeeder:
                 self._check_limit()
                 return
             self._feed_buffer(ts)
-        else:
-            self._feed_direct(memoryview(data), ts)
+            return
+        view = memoryview(data)
+        done = self._run(view, ts)
+        if done is not None and done < len(view):
+            self.buf += view[done:]
+            self._check_limit()
 
     def gap(self, nbytes: int) -> None:
         """A hole of `nbytes` precedes the next data: what is buffered cannot be completed
@@ -55,12 +59,6 @@ class StreamFeeder:
             self.parser.gap(self.state, self.direction, nbytes)
         except Exception:
             self._crashed()
-
-    def _feed_direct(self, view: memoryview, ts: int) -> None:
-        done = self._run(view, ts)
-        if done is not None and done < len(view):
-            self.buf += view[done:]
-            self._check_limit()
 
     def _feed_buffer(self, ts: int) -> None:
         view = memoryview(self.buf)
@@ -85,7 +83,7 @@ class StreamFeeder:
         parser, state, direction = self.parser, self.state, self.direction
         while total < size:
             try:
-                progress = parser.feed(state, view[total:], direction, ts)
+                progress = parser.feed(state, view[total:] if total else view, direction, ts)
             except Exception:
                 self._crashed()
                 progress = None

@@ -19,6 +19,8 @@ from shardbeat.streams.config import TcpConfig
 from shardbeat.streams.feeder import StreamFeeder
 
 _MOD = 1 << 32
+_MASK = _MOD - 1
+_TO_SERVER, _TO_CLIENT = Direction.TO_SERVER, Direction.TO_CLIENT
 _HALF = 1 << 31
 _SYN, _ACK, _FIN, _RST = TcpFlag.SYN, TcpFlag.ACK, TcpFlag.FIN, TcpFlag.RST
 _NS = 1_000_000_000
@@ -95,23 +97,35 @@ class TcpTracker:
             if stream is None:
                 return
         stream.last_ts = pkt.ts
-        direction = Direction.TO_SERVER if src == stream.client_key else Direction.TO_CLIENT
+        direction = _TO_SERVER if src == stream.client_key else _TO_CLIENT
         half = stream.halves[direction]
         if flags & _SYN:
             half.isn = pkt.seq
-            half.next_seq = (pkt.seq + 1) % _MOD
+            half.next_seq = (pkt.seq + 1) & _MASK
             half.ooo.clear()
             half.ooo_bytes = 0
             return
-        if pkt.payload:
-            self._segment(stream, half, direction, pkt)
-        if flags & _FIN and half.fin_seq is None:
-            half.fin_seq = (pkt.seq + len(pkt.payload)) % _MOD
+        payload = pkt.payload
+        if payload:
+            if pkt.seq == half.next_seq and not half.ooo:
+                # The common case, in order with nothing held: straight to the parser.
+                half.next_seq = (half.next_seq + len(payload)) & _MASK
+                half.feeder.push(payload, pkt.ts)
+            else:
+                self._segment(stream, half, direction, pkt)
+        if flags & (_FIN | _RST) or half.fin_seq is not None:
+            self._ending(key, stream, half, direction, pkt)
+
+    def _ending(self, key: tuple, stream: _Stream, half: _Half, direction: Direction,
+                pkt: Packet) -> None:
+        """FIN and RST bookkeeping, and the close once both sides are done."""
+        if pkt.tcp_flags & _FIN and half.fin_seq is None:
+            half.fin_seq = (pkt.seq + len(pkt.payload)) & _MASK
             if half.next_seq is None:
                 half.next_seq = half.fin_seq
         if half.fin_seq is not None and not half.fin_done and half.next_seq == half.fin_seq:
             self._finish_half(stream, half, direction, pkt.ts)
-        if flags & _RST:
+        if pkt.tcp_flags & _RST:
             self._close(key, stream, pkt.ts)
         elif stream.halves[0].fin_done and stream.halves[1].fin_done:
             self._close(key, stream, pkt.ts)
