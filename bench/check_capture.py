@@ -57,7 +57,8 @@ def check(pcap: Path) -> tuple[bool, list[str]]:
     for name, seen in parse_counts(report).items():
         want = side["transactions"][PAIRED.get(name, name)]
         ok &= seen == want
-        lines.append(f"{name:15} tshark {seen:>8}  generator {want:>8}  {'ok' if seen == want else 'MISMATCH'}")
+        verdict = "ok" if seen == want else "MISMATCH"
+        lines.append(f"{name:15} tshark {seen:>8}  generator {want:>8}  {verdict}")
     lines.append(f"{'redis':15} generator {side['transactions']['redis']:>8}  (not compared, see --help)")
     if not ok:
         lines.append(report)

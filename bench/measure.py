@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 POLL_S = 0.05
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -22,6 +23,7 @@ class ProcPeak:
     pid: int
     cmdline: str
     hwm_kb: int
+    cpu_s: float = 0.0      # user + system, as of the last sample before the process ended
 
 
 @dataclass
@@ -43,11 +45,13 @@ class RunResult:
         p = self.procs.get(self.root_pid)
         return p.hwm_kb / 1024 if p else 0.0
 
-    def peak_children_mb(self, exclude: tuple[str, ...] = ("resource_tracker",)) -> float:
-        """Largest peak among descendants (workers), helper processes excluded."""
-        peaks = [p.hwm_kb for pid, p in self.procs.items()
-                 if pid != self.root_pid and not any(x in p.cmdline for x in exclude)]
-        return max(peaks, default=0) / 1024
+    def children(self, exclude: tuple[str, ...] = ("resource_tracker",)) -> list[ProcPeak]:
+        """Descendants (the workers), helper processes excluded."""
+        return [p for pid, p in self.procs.items()
+                if pid != self.root_pid and not any(x in p.cmdline for x in exclude)]
+
+    def peak_children_mb(self) -> float:
+        return max((p.hwm_kb for p in self.children()), default=0) / 1024
 
 
 def _children(pid: int) -> list[int]:
@@ -70,31 +74,35 @@ def _tree(root: int) -> list[int]:
     return seen
 
 
-def _hwm(pid: int) -> tuple[int, str] | None:
+def _read(pid: int) -> tuple[int, str, float] | None:
+    """(VmHWM kB, command line, CPU seconds) of a live process; None once it is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             status = f.read()
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read().rsplit(")", 1)[1].split()   # after the command name, field 3 on
     except OSError:
         return None
+    cpu = (int(stat[11]) + int(stat[12])) / CLOCK_TICKS   # utime, stime (fields 14, 15)
     for line in status.splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]), cmdline
+            return int(line.split()[1]), cmdline, cpu
     return None                                   # a zombie has no memory lines
 
 
 def _sample(root: int, procs: dict[int, ProcPeak]) -> None:
     for pid in _tree(root):
-        got = _hwm(pid)
+        got = _read(pid)
         if got is None:
             continue
-        hwm, cmdline = got
+        hwm, cmdline, cpu = got
         peak = procs.get(pid)
         if peak is None:
-            procs[pid] = ProcPeak(pid, cmdline, hwm)
-        elif hwm > peak.hwm_kb:
-            peak.hwm_kb = hwm
+            procs[pid] = ProcPeak(pid, cmdline, hwm, cpu)
+        else:
+            peak.hwm_kb, peak.cpu_s = max(hwm, peak.hwm_kb), cpu
 
 
 def run(cmd: list[str], stdout: Path, stderr: Path, timeout_s: float,

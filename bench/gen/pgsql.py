@@ -67,7 +67,8 @@ def _select(rng: random.Random, corpus: Corpus) -> tuple[bytes, bytes]:
     table = rng.choice(TABLES)
     cols = [COLUMNS[0]] + rng.sample(COLUMNS[1:], rng.randint(1, 4))
     nrows = min(int(rng.expovariate(1 / 10)), 200)
-    sql = f"SELECT {', '.join(c[0] for c in cols)} FROM {table} WHERE id > {rng.randrange(10**6)} LIMIT {nrows}"
+    sql = (f"SELECT {', '.join(c[0] for c in cols)} FROM {table} "
+           f"WHERE id > {rng.randrange(10**6)} LIMIT {nrows}")
     desc = struct.pack("!H", len(cols)) + b"".join(
         cstr(name) + struct.pack("!IHIhiH", 16384 + TABLES.index(table), i + 1, oid, size, -1, 0)
         for i, (name, oid, size, _) in enumerate(cols))
