@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import socket
 import struct
 import time
 from typing import Callable
@@ -55,12 +56,20 @@ def escape_raw(raw: bytes) -> str:
     return "".join([_RAW_ESCAPES[b] for b in raw])
 
 
+_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
+_ZERO_PREFIX = b"\0" * 10
+
+
 def ip_text(packed: bytes) -> str:
     """An address as Go's net.IP.String prints it (IPv4-mapped IPv6 prints as IPv4)."""
-    if len(packed) == 16 and packed[:12] == b"\0" * 10 + b"\xff\xff":
-        packed = packed[12:]
     if len(packed) == 4:
-        return ".".join(map(str, packed))
+        return socket.inet_ntop(socket.AF_INET, packed)
+    if packed[:10] != _ZERO_PREFIX:
+        # inet_ntop compresses zeros as Go does (RFC 5952) at a tenth of ipaddress's cost;
+        # only where the first 80 bits are zero does it print an embedded IPv4 and Go not.
+        return socket.inet_ntop(socket.AF_INET6, packed)
+    if packed[:12] == _MAPPED_PREFIX:
+        return socket.inet_ntop(socket.AF_INET, packed[12:])
     return ipaddress.IPv6Address(packed).compressed
 
 
