@@ -20,6 +20,7 @@ UDP and ICMP get neither.
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
 from typing import Any
 
 from shardbeat.flows.community_id import community_id_v1
@@ -48,60 +49,72 @@ def flow_id(proto: int, vlans: tuple[int, ...], src: tuple[bytes, bytes, int],
     protocols other than TCP/UDP/ICMP, which Packetbeat lumps into one flow per address
     pair, carry their protocol number in the connection-id slot so their ids stay distinct.
     """
+    eth = bool(src[0] and dst[0])
+    ported = proto == _TCP or proto == _UDP
+    if ported:
+        ports = (src[2].to_bytes(2, "little"), dst[2].to_bytes(2, "little"))
+    swap = _swapped(((src[0], dst[0]) if eth else (b"", b""), (src[1], dst[1]),
+                     ports if ported else (b"", b"")))
     buf = bytearray()
     offs = [_UNSET] * 12
-    state = {"flags": 0, "dir": 0}  # dir: 0 unset, 1 as sent, -1 swapped
-
-    def pair(a: bytes, b: bytes) -> tuple[bytes, bytes]:
-        if state["dir"] == 0 and a != b:
-            state["dir"] = 1 if a < b else -1
-        return (b, a) if state["dir"] == -1 else (a, b)
-
-    if src[0] and dst[0]:
-        a, b = pair(src[0], dst[0])
-        offs[_ETH] = len(buf)
-        buf += a + b
-        state["flags"] |= _F_ETH
+    flags = 0
+    if eth:
+        offs[_ETH] = 0
+        buf += _ordered(src[0], dst[0], swap)
+        flags = _F_ETH
     for vlan in vlans:
-        _add_layer(buf, offs, state, (_VLAN, _OUTER_VLAN, _F_VLAN, _F_OUTER_VLAN),
-                   vlan.to_bytes(2, "little"))
-    slots = (_IP4, _OUTER_IP4, _F_IP4, _F_OUTER_IP4) if len(src[1]) == 4 else \
-        (_IP6, _OUTER_IP6, _F_IP6, _F_OUTER_IP6)
-    a, b = pair(src[1], dst[1])
-    _add_layer(buf, offs, state, slots, a + b)
-    if proto in (_TCP, _UDP):
+        flags = _add_layer(buf, offs, flags, _VLAN_SLOTS, vlan.to_bytes(2, "little"))
+    slots = _IP4_SLOTS if len(src[1]) == 4 else _IP6_SLOTS
+    flags = _add_layer(buf, offs, flags, slots, _ordered(src[1], dst[1], swap))
+    if ported:
         slot, flag = (_TCP_SLOT, _F_TCP) if proto == _TCP else (_UDP_SLOT, _F_UDP)
-        a, b = pair(src[2].to_bytes(2, "little"), dst[2].to_bytes(2, "little"))
         offs[slot] = len(buf)
-        buf += a + b
-        state["flags"] |= flag
-    elif proto not in (_ICMP, _ICMPV6):
+        buf += _ordered(ports[0], ports[1], swap)
+        flags |= flag
+    elif proto != _ICMP and proto != _ICMPV6:
         offs[_CONN_SLOT] = len(buf)
         buf += proto.to_bytes(8, "little")
-        state["flags"] |= _F_CONN
-    flags = state["flags"]
-    meta = bytes([flags & 0xFF, flags >> 8, *offs,
-                  1 if flags & _F_ETH else 0, min(len(vlans), 255), 1])
-    return base64.b64encode(meta + bytes(buf)).decode("ascii").rstrip("=")
+        flags |= _F_CONN
+    meta = bytes((flags & 0xFF, flags >> 8, *offs, 1 if eth else 0, min(len(vlans), 255), 1))
+    return base64.b64encode(meta + buf).decode("ascii").rstrip("=")
 
 
-def _add_layer(buf: bytearray, offs: list[int], state: dict, slots: tuple[int, ...],
-               data: bytes) -> None:
+def _swapped(pairs: tuple[tuple[bytes, bytes], ...]) -> bool:
+    """Whether the pairs are written receiver first: the first pair that differs decides."""
+    for a, b in pairs:
+        if a != b:
+            return a > b
+    return False
+
+
+def _ordered(a: bytes, b: bytes, swap: bool) -> bytes:
+    return b + a if swap else a + b
+
+
+_VLAN_SLOTS = (_VLAN, _OUTER_VLAN, _F_VLAN, _F_OUTER_VLAN)
+_IP4_SLOTS = (_IP4, _OUTER_IP4, _F_IP4, _F_OUTER_IP4)
+_IP6_SLOTS = (_IP6, _OUTER_IP6, _F_IP6, _F_OUTER_IP6)
+
+
+def _add_layer(buf: bytearray, offs: list[int], flags: int, slots: tuple[int, ...],
+               data: bytes) -> int:
     """Packetbeat's addMultLayerID: a second instance of a layer pushes the first one to
-    the "outer" slot; a third overwrites the outer one's bytes and swaps the two again."""
+    the "outer" slot; a third overwrites the outer one's bytes and swaps the two again.
+    Returns the new flags."""
     inner, outer, flag, outer_flag = slots
-    present = state["flags"] & (flag | outer_flag)
+    present = flags & (flag | outer_flag)
     if present == flag | outer_flag:
         offs[outer], offs[inner] = offs[inner], offs[outer]
         buf[offs[inner]:offs[inner] + len(data)] = data
-        return
+        return flags
     if present == flag:
         offs[outer] = offs[inner]
-        state["flags"] |= outer_flag
+        flags |= outer_flag
     else:
-        state["flags"] |= flag
+        flags |= flag
     offs[inner] = len(buf)
     buf += data
+    return flags
 
 
 def mac_text(mac: bytes) -> str:
@@ -119,65 +132,78 @@ def _endpoint(mac: bytes, other_mac: bytes, ip: bytes, port: int | None) -> dict
     return ep
 
 
-def _static_parts(flow: Any) -> tuple[dict, dict, dict, dict]:
-    """What does not change between reports of a flow: endpoints, network, flow object.
-    Computed once per flow (address text, MAC text, Community ID and flow id are the
-    costly parts of a report); an ICMP flow's Community ID follows its last message, so
-    ICMP flows are not cached."""
-    proto = flow.proto
-    ported = proto == _TCP or proto == _UDP
-    source = _endpoint(flow.src_mac, flow.dst_mac, flow.src_ip,
-                       flow.src_port if ported else None)
-    destination = _endpoint(flow.dst_mac, flow.src_mac, flow.dst_ip,
-                            flow.dst_port if ported else None)
-    network: dict[str, Any] = {"type": "ipv4" if len(flow.src_ip) == 4 else "ipv6"}
-    community = _community_id(flow)
-    if community is not None:
-        network["transport"] = _TRANSPORT[proto]
-        network["community_id"] = community
-    flow_obj: dict[str, Any] = {"id": flow.flow_id()}
-    if flow.vlans:
-        flow_obj["vlan"] = flow.vlans[0] if len(flow.vlans) == 1 else list(flow.vlans)
-    return source, destination, network, flow_obj
+class FlowParts:
+    """What a flow's reports share, computed at its first report: endpoint text, MAC text,
+    Community ID, flow id and start time are the costly parts of a report. The end time
+    is kept with the instant it was formatted for: a flow idle between two reports ends
+    where it did. An ICMP flow's Community ID follows its last message, so ICMP flows are
+    not cached."""
+
+    __slots__ = ("source", "destination", "network", "id", "vlan", "start", "end_ns", "end")
+
+    def __init__(self, flow: Any) -> None:
+        proto = flow.proto
+        ported = proto == _TCP or proto == _UDP
+        self.source = _endpoint(flow.src_mac, flow.dst_mac, flow.src_ip,
+                                flow.src_port if ported else None)
+        self.destination = _endpoint(flow.dst_mac, flow.src_mac, flow.dst_ip,
+                                     flow.dst_port if ported else None)
+        network: dict[str, Any] = {"type": "ipv4" if len(flow.src_ip) == 4 else "ipv6"}
+        community = _community_id(flow)
+        if community is not None:
+            network["transport"] = _TRANSPORT[proto]
+            network["community_id"] = community
+        self.network = network
+        self.id = flow.flow_id()
+        vlans = flow.vlans
+        self.vlan = (vlans[0] if len(vlans) == 1 else list(vlans)) if vlans else None
+        self.start = timestamp_ns(flow.first_ns)
+        self.end_ns = flow.last_ns
+        self.end = timestamp_ns(flow.last_ns)
 
 
 def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
     """The event for one report of `flow` (a `shardbeat.flows.table.Flow`)."""
     parts = flow.static
     if parts is None:
-        parts = _static_parts(flow)
+        parts = FlowParts(flow)
         if not flow.icmp:
             flow.static = parts
-    source_base, destination_base, network_base, flow_base = parts
-    source = dict(source_base, bytes=flow.src_bytes, packets=flow.src_packets)
-    destination = dict(destination_base)
+    elif parts.end_ns != flow.last_ns:
+        parts.end_ns = flow.last_ns
+        parts.end = timestamp_ns(flow.last_ns)
+    source = dict(parts.source, bytes=flow.src_bytes, packets=flow.src_packets)
+    destination = dict(parts.destination)
     if flow.dst_seen:
         destination["bytes"] = flow.dst_bytes
         destination["packets"] = flow.dst_packets
-    network = dict(network_base, bytes=flow.src_bytes + flow.dst_bytes,
+    network = dict(parts.network, bytes=flow.src_bytes + flow.dst_bytes,
                    packets=flow.src_packets + flow.dst_packets)
-    flow_obj = dict(flow_base, final=final)
-    if "vlan" in flow_obj:  # keep Packetbeat's key order: id, final, vlan
-        flow_obj["vlan"] = flow_obj.pop("vlan")
-    event = {
-        "kind": "event",
-        "category": ["network"],
-        "action": "network_flow",
-        "type": ["connection", "end"] if final else ["connection"],
-        "dataset": "flow",
-        "start": timestamp_ns(flow.first_ns),
-        "end": timestamp_ns(flow.last_ns),
-        "duration": flow.last_ns - flow.first_ns,
-    }
+    flow_obj = {"id": parts.id, "final": final}
+    if parts.vlan is not None:
+        flow_obj["vlan"] = parts.vlan
     return {
-        "@timestamp": timestamp_ms(report_ns),
+        "@timestamp": _report_time(report_ns),
         "type": "flow",
-        "event": event,
+        "event": {
+            "kind": "event",
+            "category": ["network"],
+            "action": "network_flow",
+            "type": ["connection", "end"] if final else ["connection"],
+            "dataset": "flow",
+            "start": parts.start,
+            "end": parts.end,
+            "duration": flow.last_ns - flow.first_ns,
+        },
         "flow": flow_obj,
         "source": source,
         "destination": destination,
         "network": network,
     }
+
+
+# Every flow reported in one pass shares the pass instant.
+_report_time = lru_cache(maxsize=8)(timestamp_ms)
 
 
 def _community_id(flow: Any) -> str | None:
