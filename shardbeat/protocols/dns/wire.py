@@ -11,6 +11,7 @@ Rdata stays as offsets into the message; `rdata.py` formats it when an event is 
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import NamedTuple
 
 HEADER = struct.Struct("!HHHHHH")
@@ -64,6 +65,40 @@ def _name_text(labels: list[bytes]) -> str:
 def read_name(msg: bytes, off: int) -> tuple[str, int]:
     """The name at `off` in presentation form with a trailing dot ("." for the root), and
     the offset just past it in place (a pointer ends the name where it stands)."""
+    found = _plain_at(msg, off)
+    return found if found is not None else _walk_name(msg, off)
+
+
+def _plain_at(msg: bytes, off: int) -> tuple[str, int] | None:
+    # Most names are written out whole and recur (the question, in the query and again in
+    # its response; popular names in every message): read those by their wire bytes.
+    end = msg.find(0, off, off + MAX_NAME_OCTETS)
+    if end < 0:
+        return None
+    text = _plain_name(msg[off:end + 1])
+    return None if text is None else (text, end + 1)
+
+
+@lru_cache(maxsize=4096)
+def _plain_name(wire: bytes) -> str | None:
+    """The text of `wire` when it is exactly one uncompressed name (labels, then the zero
+    octet, at most 255 octets), else None and `_walk_name` decides. Pure, so memoised."""
+    last = len(wire) - 1
+    labels: list[bytes] = []
+    off = 0
+    while off < last:
+        length = wire[off]
+        if length == 0 or length & 0xC0:
+            return None
+        start = off + 1
+        off = start + length
+        labels.append(wire[start:off])
+    if off != last:
+        return None
+    return _name_text(labels)
+
+
+def _walk_name(msg: bytes, off: int) -> tuple[str, int]:
     size = len(msg)
     labels: list[bytes] = []
     resume = -1
@@ -163,11 +198,15 @@ def decode(raw: bytes) -> Message | None:
     msg_id, flags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(raw, 0)
     msg = Message(raw, msg_id, flags)
     off = HEADER_LEN
+    owners: dict[int, str] = {}  # most owner names are one pointer to the same place
     try:
         off = _questions(raw, off, qdcount, msg.questions)
-        for count, section in ((ancount, msg.answers), (nscount, msg.authorities),
-                               (arcount, msg.additionals)):
-            off = _records(raw, off, count, section)
+        if ancount:
+            off = _records(raw, off, ancount, msg.answers, owners)
+        if nscount:
+            off = _records(raw, off, nscount, msg.authorities, owners)
+        if arcount:
+            off = _records(raw, off, arcount, msg.additionals, owners)
     except Malformed:
         msg.incomplete = True
     for rec in reversed(msg.additionals):
@@ -192,9 +231,9 @@ def _questions(raw: bytes, off: int, count: int, out: list[Question]) -> int:
     return off
 
 
-def _records(raw: bytes, off: int, count: int, out: list[Record]) -> int:
+def _records(raw: bytes, off: int, count: int, out: list[Record],
+             owners: dict[int, str]) -> int:
     size = len(raw)
-    owners: dict[int, str] = {}  # most owner names are one pointer to the same place
     for _ in range(count):
         if off >= size:
             break
@@ -202,7 +241,9 @@ def _records(raw: bytes, off: int, count: int, out: list[Record]) -> int:
             target = ((raw[off] & 0x3F) << 8) | raw[off + 1]
             name = owners.get(target)
             if name is None:
-                name = owners[target] = read_name(raw, off)[0]
+                # Usually the question name, written out whole where it points.
+                found = _plain_at(raw, target)
+                name = owners[target] = (found or _walk_name(raw, off))[0]
             off += 2
         else:
             name, off = read_name(raw, off)

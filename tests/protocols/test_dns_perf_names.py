@@ -1,0 +1,43 @@
+"""Names read by their memoised wire bytes read exactly as the label-by-label walk reads them."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from shardbeat.protocols.dns.wire import Malformed, _walk_name, read_name
+
+
+def _outcome(read, msg: bytes, off: int):
+    try:
+        return read(msg, off)
+    except Malformed:
+        return "malformed"
+
+
+@pytest.mark.parametrize("wire", [
+    b"\0",                                  # the root
+    b"\x03www\x07example\x03com\0",
+    b"\x03a\0b\x03com\0",                   # a zero octet inside a label
+    b"\x05a.b c\x03com\0",                  # bytes that print escaped
+    b"\x3f" + b"x" * 63 + b"\0",
+    b"\x01a\xc0\x0c",                       # ends in a pointer
+    b"\x41abc\0",                           # unsupported label type
+    b"\x05ab\0",                            # label runs past the zero
+    b"".join(b"\x3f" + b"y" * 63 for _ in range(4)) + b"\0",  # 257 octets: too long
+    b"".join(b"\x3e" + b"y" * 62 for _ in range(4)) + b"\0",  # 253 octets: fits
+])
+def test_a_name_reads_the_same_either_way(wire):
+    msg = bytes(12) + wire + b"\0\x01\0\x01"
+    assert _outcome(read_name, msg, 12) == _outcome(_walk_name, msg, 12)
+
+
+def test_random_bytes_read_the_same_either_way():
+    rng = random.Random(3)
+    alphabet = (0, 0, 1, 2, 3, 0x3F, 0x40, 0xC0, 0x0C, ord("a"), ord("."), 0xFF)
+    for _ in range(20000):
+        msg = bytes(rng.choice(alphabet) if rng.random() < 0.7 else rng.randrange(256)
+                    for _ in range(rng.randrange(13, 60)))
+        off = rng.randrange(0, len(msg))
+        assert _outcome(read_name, msg, off) == _outcome(_walk_name, msg, off), (msg, off)
