@@ -7,6 +7,8 @@ is the one under test, whatever is first on PATH.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -33,8 +35,18 @@ def replay_argv(pcap: Path, overrides: Iterable[str] = (), workers: int | None =
 
 def start_replay(pcap: Path, overrides: Iterable[str] = (),
                  workers: int | None = None) -> subprocess.Popen:
+    # Its own session, so a replay that hangs can be killed with the workers it forked.
     return subprocess.Popen(replay_argv(pcap, overrides, workers), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
 
 
 def finish_replay(proc: subprocess.Popen) -> list[dict]:
@@ -42,8 +54,7 @@ def finish_replay(proc: subprocess.Popen) -> list[dict]:
     try:
         out, err = proc.communicate(timeout=REPLAY_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        _kill_group(proc)
         raise ReplayError(f"{' '.join(map(str, proc.args))} ran over {REPLAY_TIMEOUT_S}s")
     command = " ".join(map(str, proc.args))
     if proc.returncode != 0:
@@ -67,8 +78,7 @@ def run_replays_together(pcap: Path, overrides: Iterable[str],
     finally:
         for p in procs:
             if p.poll() is None:
-                p.kill()
-                p.communicate()
+                _kill_group(p)
 
 
 def parse_ndjson(out: bytes, command: str = "replay") -> list[dict]:
