@@ -17,7 +17,7 @@ from shardbeat.protocols.base import Direction
 from shardbeat.protocols.http.message import Message, Options
 from shardbeat.protocols.http.state import DirState, HttpState, Phase
 from shardbeat.protocols.http.wire import (
-    HEAD_END, RESYNC_REQUEST, RESYNC_RESPONSE, Head, looks_like_start, parse_chunk_size,
+    RESYNC_REQUEST, RESYNC_RESPONSE, Head, head_end, looks_like_start, parse_chunk_size,
     parse_head, parse_start_line,
 )
 
@@ -27,6 +27,7 @@ RESYNC_TAIL = 1024      # a partial last line kept while searching (may be a sta
 HEAD_STEP = 2048        # first window searched for a head's end; doubles after
 _CRLF = b"\r\n"
 _NEED, _BAD, _TOO_BIG = -1, -2, -3
+_BLANK = (10, 13)
 
 
 class Framer:
@@ -48,17 +49,17 @@ class Framer:
     def head(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,
              ts: int) -> int:
         if d.start_ts is None:
-            blank = _leading_blank(view)
-            if blank:
-                return blank  # stray CRLFs between messages (RFC 9112 2.2)
+            if view[0] in _BLANK:
+                return _leading_blank(view)  # stray CRLFs between messages (RFC 9112 2.2)
             d.start_ts = ts
-        end = self._head_end(d, view)
+        end, window = self._head_end(d, view)
         if end < 0:
             if end == _NEED:
                 return -1
             name = "http_parse_errors" if end == _BAD else "http_header_too_large"
             return self.fail(st, d, direction, name, view)
-        raw = bytes(view[:end])
+        # Usually the whole head was in the first window searched: no second copy.
+        raw = window[:end] if window is not None else bytes(view[:end])
         head = parse_head(raw, self.opts.max_headers, d.start_line)
         if isinstance(head, str):
             name = "http_too_many_headers" if head == "too many headers" \
@@ -66,8 +67,9 @@ class Framer:
             return self.fail(st, d, direction, name, view)
         return self._begin(st, d, head, raw, direction)
 
-    def _head_end(self, d: DirState, view: memoryview) -> int:
-        """Where the header block ends, or _NEED / _BAD / _TOO_BIG. Copies growing windows
+    def _head_end(self, d: DirState, view: memoryview) -> tuple[int, bytes | None]:
+        """Where the header block ends, or _NEED / _BAD / _TOO_BIG; with the window it was
+        found in when that window starts at the message start. Copies growing windows
         from where the last call stopped, so the cost follows the head, not the buffer
         behind it, and a slow sender is not rescanned."""
         size = min(len(view), self.opts.max_head + 4)
@@ -76,13 +78,13 @@ class Framer:
             hi = min(size, lo + step)
             window = bytes(view[lo:hi])
             if not d.checked and not self._check_start(d, view, window, lo):
-                return _BAD
-            found = HEAD_END.search(window)
-            if found is not None:
-                return lo + found.end()
+                return _BAD, None
+            found = head_end(window)
+            if found >= 0:
+                return lo + found, (window if lo == 0 else None)
             d.scan_from = hi
             if hi >= size:
-                return _TOO_BIG if size >= self.opts.max_head + 4 else _NEED
+                return (_TOO_BIG if size >= self.opts.max_head + 4 else _NEED), None
             lo, step = hi - 3, step * 2
 
     def _check_start(self, d: DirState, view: memoryview, window: bytes, lo: int) -> bool:
@@ -90,7 +92,8 @@ class Framer:
         nl = window.find(b"\n")
         if nl >= 0:
             d.checked = True
-            d.start_line = parse_start_line(bytes(view[:lo + nl]).rstrip(b"\r"))
+            line = window[:nl] if lo == 0 else bytes(view[:lo + nl])
+            d.start_line = parse_start_line(line.rstrip(b"\r"))
             return d.start_line is not None
         if lo:
             return True

@@ -15,6 +15,11 @@ from shardbeat.protocols.http.config import HttpConfig
 from shardbeat.protocols.http.wire import Head, comma_list
 
 _COOKIE = {True: "cookie", False: "set-cookie"}
+# What `_framing` reads (besides the real-IP header): most headers are none of these and
+# are passed over with one set lookup.
+_READ = frozenset(("content-length", "content-type", "transfer-encoding",
+                   "content-encoding", "connection", "host", "referer", "user-agent",
+                   "authorization"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +135,10 @@ class Message:
             self.raw_head = raw
         self.head_len = self.size = len(raw)
         captured = self.headers
+        real_ip = opts.real_ip_header
         for name, value in head.headers:
-            self._framing(name, value, opts)
+            if name in _READ or (real_ip and name == real_ip):
+                self._framing(name, value, opts)
             if opts.send_all_headers or name in opts.send_headers:
                 old = captured.get(name)
                 captured[name] = value if old is None else old + b", " + value

@@ -23,6 +23,10 @@ _LOST_REQUEST = "Packet loss while capturing the request"
 _LOST_RESPONSE = "Packet loss while capturing the response"
 _CUT_SHORT = "Connection closed before the message was complete"
 _DONE = Progress(0)
+# Progress is frozen, so one instance per consumed count can be shared: skipping a body
+# segment then allocates nothing. Bounded so odd sizes cannot grow it without limit.
+_CONSUMED: dict[int, Progress] = {}
+_CONSUMED_MAX = 1 << 16
 # A step returns consumed bytes; more steps than this in one call is a framing bug, and
 # the loop gives the bytes back rather than spin.
 _MAX_STEPS = 1 << 20
@@ -50,18 +54,25 @@ class HttpParser:
              ts: int) -> Progress:
         d = st.dirs[direction]
         st.last_ts = ts
+        size = len(data)
+        if d.phase is Phase.BODY_LEN and size < d.remaining and d.msg.body is None:
+            # Most segments of a keep-alive connection fall inside a Content-Length body
+            # nobody keeps: skipping one is a subtraction (framing.body_len in short).
+            d.remaining -= size
+            d.msg.size += size
+            return _consumed(size)
         if d.closed:
-            return Progress(len(data))
+            return _consumed(size)
         steps = self.framer.steps
-        pos, size = 0, len(data)
+        pos = 0
         for _ in range(_MAX_STEPS):
             if pos >= size:
                 break
-            done = steps[d.phase](st, d, data[pos:], direction, ts)
+            done = steps[d.phase](st, d, data[pos:] if pos else data, direction, ts)
             if done < 0:
                 return Progress(pos, -done)
             pos += done
-        return Progress(pos) if pos else _DONE
+        return _consumed(pos)
 
     def gap(self, st: HttpState, direction: Direction, nbytes: int) -> None:
         d = st.dirs[direction]
@@ -160,3 +171,12 @@ class HttpParser:
     def _emit(self, st: HttpState, requ: Message | None, resp: Message | None) -> None:
         self.env.publish(self.builder.build(requ, resp, st.event_conn))
 
+
+
+def _consumed(n: int) -> Progress:
+    progress = _CONSUMED.get(n)
+    if progress is None:
+        progress = Progress(n)
+        if n <= _CONSUMED_MAX:
+            _CONSUMED[n] = progress
+    return progress

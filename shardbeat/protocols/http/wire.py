@@ -12,11 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# End of a header block: an empty line, CRLF or bare LF (RFC 9112 2.2 lets a recipient
-# accept a bare LF as a line terminator).
-HEAD_END = re.compile(rb"\r?\n\r?\n")
-LINE_END = re.compile(rb"\r?\n")
-
 # tchar (RFC 9110 5.6.2) for methods; generous upper bound on its length.
 _METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}\Z")
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])\Z")
@@ -68,6 +63,19 @@ def parse_start_line(line: bytes) -> StartLine | None:
                      target=line[first + 1:last])
 
 
+def head_end(window: bytes) -> int:
+    """Where the header block ends: the end of the first empty line, CRLF or bare LF (RFC
+    9112 2.2 lets a recipient accept a bare LF), that is of the first match of
+    `\r?\n\r?\n`; -1 if none. Two `find`s instead of that regex, which tries every offset
+    and costs ~10x more on a head: the match's first LF is followed by LF or CRLF, and the
+    earlier of the two finds is it."""
+    lf = window.find(b"\n\n")
+    crlf = window.find(b"\n\r\n")
+    if crlf < 0:
+        return lf + 2 if lf >= 0 else -1
+    return lf + 2 if 0 <= lf < crlf else crlf + 3
+
+
 @dataclass(slots=True)
 class Head:
     start: StartLine
@@ -78,7 +86,8 @@ class Head:
 def parse_head(block: bytes, max_headers: int, start: StartLine | None = None) -> Head | str:
     """Split a complete header block (its start line maybe already parsed); returns the
     reason as a string when it is unusable."""
-    lines = LINE_END.split(block)
+    # Splitting on "\r?\n": CRLF folded to LF first, which two C calls do faster than re.
+    lines = block.replace(b"\r\n", b"\n").split(b"\n")
     if start is None:
         start = parse_start_line(lines[0])
     if start is None:
@@ -102,9 +111,25 @@ def parse_head(block: bytes, max_headers: int, start: StartLine | None = None) -
             continue
         if len(headers) >= max_headers:
             return "too many headers"
-        name = line[:colon].rstrip(b" \t").lower().decode("latin-1")
+        raw_name = line[:colon]
+        name = _NAMES.get(raw_name)
+        if name is None:
+            name = _header_name(raw_name)
         headers.append((name, line[colon + 1:].strip(b" \t")))
     return Head(start, headers, bad)
+
+
+# Header names repeat across messages: the lower-cased text of each spelling seen is kept,
+# up to a bound, so a name costs one dict lookup instead of three conversions.
+_NAMES: dict[bytes, str] = {}
+_NAMES_MAX = 4096
+
+
+def _header_name(raw: bytes) -> str:
+    name = raw.rstrip(b" \t").lower().decode("latin-1")
+    if len(_NAMES) < _NAMES_MAX:
+        _NAMES[raw] = name
+    return name
 
 
 def parse_chunk_size(line: bytes) -> int | None:

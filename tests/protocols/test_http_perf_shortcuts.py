@@ -1,0 +1,82 @@
+"""The HTTP parser's shortcuts say the same as the plain rules they replace: the head end
+found with two `find`s, the line split without a regex, cached header names, the body
+skipped in one subtraction, and shared `Progress` results."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from shardbeat.protocols.base import Progress
+from shardbeat.protocols.http.wire import head_end, parse_head, parse_start_line
+from tests.protocols.test_http_driver import C2S, S2C, events_every_way, get, request, response
+
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_LINE_END = re.compile(rb"\r?\n")
+
+
+def _noise(rng: random.Random, size: int) -> bytes:
+    return bytes(rng.choice(b"aB:\r\n \t") for _ in range(size))
+
+
+def test_head_end_agrees_with_the_regex_on_any_mix_of_cr_and_lf():
+    rng = random.Random(7)
+    for _ in range(20000):
+        data = _noise(rng, rng.randrange(0, 12))
+        found = _HEAD_END.search(data)
+        assert head_end(data) == (found.end() if found else -1), data
+
+
+def _reference_headers(block: bytes) -> tuple[list, int]:
+    """The header loop as written before the shortcuts (regex split, no name cache)."""
+    headers: list[tuple[str, bytes]] = []
+    bad = 0
+    for line in _LINE_END.split(block)[1:]:
+        if not line:
+            continue
+        if line[0] in b" \t":
+            if headers:
+                name, value = headers[-1]
+                headers[-1] = (name, value + b" " + line.strip(b" \t"))
+            else:
+                bad += 1
+            continue
+        colon = line.find(b":")
+        if colon <= 0:
+            bad += 1
+            continue
+        name = line[:colon].rstrip(b" \t").lower().decode("latin-1")
+        headers.append((name, line[colon + 1:].strip(b" \t")))
+    return headers, bad
+
+
+def test_parse_head_reads_headers_as_the_regex_split_did():
+    rng = random.Random(11)
+    start = parse_start_line(b"GET / HTTP/1.1")
+    for _ in range(5000):
+        block = b"GET / HTTP/1.1\r\n" + _noise(rng, rng.randrange(0, 40)) + b"\r\n\r\n"
+        head = parse_head(block, 1000, start)
+        assert (head.headers, head.bad_lines) == _reference_headers(block), block
+
+
+def test_header_names_are_lower_cased_whatever_the_spelling_seen_first():
+    for spelling in (b"Content-Length", b"CONTENT-LENGTH ", b"content-length"):
+        block = b"HTTP/1.1 200 OK\r\n" + spelling + b": 3\r\n\r\n"
+        head = parse_head(block, 10)
+        assert head.headers == [("content-length", b"3")]
+
+
+def test_body_skipped_segment_by_segment_counts_every_byte():
+    body = bytes(range(256)) * 40
+    resp = response(body=body)
+    [ev] = events_every_way([(C2S, request()), (S2C, resp)])
+    assert get(ev, "http.response.body.bytes") == len(body)
+    assert get(ev, "http.response.bytes") == len(resp)
+
+
+def test_shared_progress_results_are_plain_values():
+    from shardbeat.protocols.http.parser import _consumed
+
+    assert _consumed(1460) is _consumed(1460)
+    assert _consumed(1460) == Progress(1460)
+    assert _consumed(1 << 20) == Progress(1 << 20)
