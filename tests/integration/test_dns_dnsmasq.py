@@ -100,7 +100,9 @@ def test_byte_counts_are_the_message_sizes_on_the_wire(dns_recording, dns_events
 def test_endpoints_and_times(dns_recording, dns_events):
     truth = dns_recording.truth
     first_ns, last_ns = capture_span(dns_recording.pcap)
-    for e in of_type(dns_events, "dns"):
+    events = of_type(dns_events, "dns")
+    assert events
+    for e in events:
         where = _event_key(e)
         assert get(e, "client.ip") == get(e, "source.ip") == "127.0.0.1", where
         assert get(e, "server.ip") == get(e, "destination.ip") == "127.0.0.1", where

@@ -112,7 +112,9 @@ def test_byte_counts_are_the_message_sizes_on_the_wire(http_recording, http_even
 def test_endpoints_times_and_status(http_recording, http_events):
     truth = http_recording.truth
     first_ns, last_ns = capture_span(http_recording.pcap)
-    for e in of_type(http_events, "http"):
+    events = of_type(http_events, "http")
+    assert events
+    for e in events:
         where = _event_key(e)
         assert get(e, "client.ip") == get(e, "source.ip") == "127.0.0.1", where
         assert get(e, "server.ip") == get(e, "destination.ip") == "127.0.0.1", where
@@ -144,7 +146,9 @@ def test_one_final_flow_per_tcp_connection(http_recording, http_events):
 
 def test_flow_packets_and_bytes_match_tshark(http_recording, http_events):
     totals = frame_totals(http_recording.pcap, "tcp")
-    for flow in _final_tcp_flows(http_events):
+    flows = _final_tcp_flows(http_events)
+    assert flows
+    for flow in flows:
         src, dst = get(flow, "source.port"), get(flow, "destination.port")
         sent, back = totals[(src, dst)], totals.get((dst, src), [0, 0])
         assert [get(flow, "source.packets"), get(flow, "source.bytes")] == sent, (src, dst)
