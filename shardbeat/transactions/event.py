@@ -19,7 +19,9 @@ from shardbeat.protocols.base import Conn
 _NS = 1_000_000_000
 
 
+@lru_cache(maxsize=4096)
 def ip_text(packed: bytes) -> str:
+    # Cached: a capture's events name the same servers and clients over and over.
     return socket.inet_ntop(socket.AF_INET if len(packed) == 4 else socket.AF_INET6, packed)
 
 
