@@ -8,6 +8,7 @@ query when there is one; status is OK only for a paired response with rcode NOER
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 
 from shardbeat.protocols.base import Conn
 from shardbeat.protocols.dns.config import DnsConfig
@@ -22,7 +23,9 @@ from shardbeat.transactions.event import Transaction
 _FLAG_KEYS = (("authoritative", AA), ("truncated_response", TC), ("recursion_desired", RD),
               ("recursion_available", RA), ("authentic_data", AD), ("checking_disabled", CD))
 _HEADER_FLAGS = (("AA", AA), ("TC", TC), ("RD", RD), ("RA", RA), ("AD", AD), ("CD", CD))
+_FLAG_BITS = AA | TC | RD | RA | AD | CD
 _DECODE_ERRORS = (Malformed, struct.error, IndexError, ValueError)
+_ADDRESS_TYPES = (1, 28)
 
 
 class Sent:
@@ -51,12 +54,20 @@ def question_text(q: Question) -> str:
     return f"class {class_name(q.qclass)}, type {type_name(q.qtype)}, {q.name}"
 
 
-def dns_object(msg: Message, include_authorities: bool, include_additionals: bool,
-               found: Rendered) -> dict:
-    out: dict = {"id": msg.id, "op_code": opcode_name(msg.opcode),
-                 "flags": {key: msg.flag(mask) for key, mask in _FLAG_KEYS},
-                 "response_code": rcode_name(msg.rcode)}
-    header_flags = [name for name, mask in _HEADER_FLAGS if msg.flag(mask)]
+@lru_cache(maxsize=None)
+def _header_fields(bits: int) -> tuple[dict[str, bool], tuple[str, ...]]:
+    """`flags` and `header_flags` for one combination of the six header bits (64 at most);
+    callers copy them."""
+    return ({key: bool(bits & mask) for key, mask in _FLAG_KEYS},
+            tuple(name for name, mask in _HEADER_FLAGS if bits & mask))
+
+
+def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
+    """The `dns` object of a message; `kind` is "query" or "answer"."""
+    flags, header = _header_fields(msg.flags & _FLAG_BITS)
+    out: dict = {"type": kind, "id": msg.id, "op_code": opcode_name(msg.opcode),
+                 "flags": dict(flags), "response_code": rcode_name(msg.rcode)}
+    header_flags = list(header)
     if msg.opt is not None and opt_flags(msg.opt)[2]:
         header_flags.append("DO")
     if header_flags:
@@ -75,12 +86,12 @@ def dns_object(msg: Message, include_authorities: bool, include_additionals: boo
         if found.resolved_ips:
             out["resolved_ip"] = list(found.resolved_ips)
     out["authorities_count"] = len(msg.authorities)
-    if include_authorities and msg.authorities:
+    if opts.include_authorities and msg.authorities:
         authorities = _records(msg.raw, msg.authorities, found, collect_ips=False)
         if authorities:
             out["authorities"] = authorities
     out["additionals_count"] = len(msg.additionals) - (1 if msg.opt is not None else 0)
-    if include_additionals and msg.additionals:
+    if opts.include_additionals and msg.additionals:
         additionals = _records(msg.raw, msg.additionals, found, collect_ips=False)
         if additionals:
             out["additionals"] = additionals
@@ -98,12 +109,16 @@ def _rdata(raw: bytes, rec: Record, found: Rendered) -> dict | None:
 def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bool) -> list:
     out = []
     for rec in records:
-        bad_before = found.bad_rdata
-        fmt = _rdata(raw, rec, found)
-        if fmt is None:
-            continue
-        if collect_ips and rec.rtype in (1, 28) and found.bad_rdata == bad_before:
-            found.resolved_ips.append(fmt["data"])
+        try:
+            fmt = format_rdata(raw, rec)
+        except _DECODE_ERRORS:
+            found.bad_rdata += 1
+            fmt = {"data": escape_raw(raw[rec.rdata_off:rec.rdata_off + rec.rdlen])}
+        else:
+            if fmt is None:
+                continue
+            if collect_ips and rec.rtype in _ADDRESS_TYPES:
+                found.resolved_ips.append(fmt["data"])
         out.append({"name": trim_dot(rec.name), "type": type_name(rec.rtype),
                     "class": class_name(rec.rclass), "ttl": str(rec.ttl), **fmt})
     return out
@@ -155,8 +170,7 @@ def to_transaction(conn: Conn, query: Sent | None, response: Sent | None,
     main = response or query
     head = query or response
     found = Rendered()
-    dns = {"type": "answer" if response is not None else "query",
-           **dns_object(main.msg, opts.include_authorities, opts.include_additionals, found)}
+    dns = dns_object(main.msg, "answer" if response is not None else "query", opts, found)
     paired = query is not None and response is not None
     tx = Transaction(type="dns", conn=conn, start_ns=head.ts,
                      end_ns=response.ts if paired else None,
@@ -164,7 +178,7 @@ def to_transaction(conn: Conn, query: Sent | None, response: Sent | None,
                      method=opcode_name(head.msg.opcode),
                      request_bytes=query.length if query is not None else 0,
                      response_bytes=response.length if response is not None else 0,
-                     notes=list(notes), related_ips=list(found.resolved_ips),
+                     notes=list(notes), related_ips=found.resolved_ips,
                      fields={"dns": dns})
     if head.msg.questions:
         tx.query = question_text(head.msg.questions[0])
