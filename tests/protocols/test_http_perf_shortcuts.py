@@ -1,13 +1,19 @@
 """The HTTP parser's shortcuts say the same as the plain rules they replace: the head end
-found with two `find`s, the line split without a regex, cached header names, the body
-skipped in one subtraction, and shared `Progress` results."""
+found with two `find`s, the line split without a regex, cached header names and status
+lines, the body skipped in one subtraction, shared `Progress` results, URL escaping that
+skips urllib when nothing needs escaping."""
 
 from __future__ import annotations
 
 import random
 import re
+from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 from shardbeat.protocols.base import Progress
+from shardbeat.protocols.http.parser import _consumed
+from shardbeat.protocols.http.urls import (
+    _HOST_OK, _HOST_SAFE, _PATH_OK, _PATH_SAFE, _escape, _query_escape, _unescape,
+)
 from shardbeat.protocols.http.wire import head_end, parse_head, parse_start_line
 from tests.protocols.test_http_driver import C2S, S2C, events_every_way, get, request, response
 
@@ -75,8 +81,28 @@ def test_body_skipped_segment_by_segment_counts_every_byte():
 
 
 def test_shared_progress_results_are_plain_values():
-    from shardbeat.protocols.http.parser import _consumed
-
     assert _consumed(1460) is _consumed(1460)
     assert _consumed(1460) == Progress(1460)
     assert _consumed(1 << 20) == Progress(1 << 20)
+
+
+def test_url_escaping_shortcuts_match_urllib():
+    rng = random.Random(5)
+    alphabet = b"aZ09-._~+ %/:;=@$&,![]<>\"'()*?#\x00\xe9"
+    for _ in range(5000):
+        raw = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 10)))
+        assert _query_escape(raw) == quote_plus(raw, safe="")
+        assert _escape(raw, _PATH_OK, _PATH_SAFE) == quote(raw, safe=_PATH_SAFE)
+        assert _escape(raw, _HOST_OK, _HOST_SAFE) == quote(raw, safe=_HOST_SAFE)
+        if b"%" not in raw:
+            assert _unescape(raw, True) == unquote_to_bytes(raw.replace(b"+", b" "))
+            assert _unescape(raw, False) == unquote_to_bytes(raw)
+
+
+def test_status_lines_are_shared_and_read_the_same():
+    first = parse_start_line(b"HTTP/1.1 404 Not Found")
+    again = parse_start_line(b"HTTP/1.1 404 Not Found")
+    assert first is again
+    assert (first.is_request, first.version, first.status_code, first.status_phrase) == (
+        False, "1.1", 404, b"Not Found")
+    assert parse_start_line(b"HTTP/1.1 20 OK") is None

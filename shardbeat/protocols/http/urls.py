@@ -21,6 +21,10 @@ _SCHEME = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*:")
 _PATH_SAFE = "$&+,/:;=@"
 _HOST_SAFE = "!$&'()*+,;=:[]<>\""
 SECRET = b"xxxxx"
+# What quote/quote_plus never escape (urllib's _ALWAYS_SAFE, Go's unreserved set).
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+_PATH_OK = _UNRESERVED + _PATH_SAFE.encode()
+_HOST_OK = _UNRESERVED + _HOST_SAFE.encode()
 
 
 class BadURL(Exception):
@@ -28,6 +32,9 @@ class BadURL(Exception):
 
 
 def _unescape(raw: bytes, plus_is_space: bool) -> bytes:
+    if b"%" not in raw:
+        # Nothing escaped (most paths and params): unquoting would return it as it is.
+        return raw.replace(b"+", b" ") if plus_is_space else raw
     if _BAD_ESCAPE.search(raw):
         raise BadURL("invalid URL escape")
     if plus_is_space:
@@ -85,12 +92,20 @@ def hide_secrets(values: dict[bytes, list[bytes]], keywords: frozenset[str]) -> 
             values[key] = [SECRET] * len(vals)
 
 
+def _query_escape(raw: bytes) -> str:
+    """Go's `QueryEscape` (`quote_plus` with nothing safe), skipping urllib's layers when
+    every byte is unreserved, as in most keys and values."""
+    return quote_plus(raw, safe="") if raw.rstrip(_UNRESERVED) else raw.decode("ascii")
+
+
 def encode_query(values: dict[bytes, list[bytes]]) -> str:
     """Go's `url.Values.Encode`: keys sorted, each value `QueryEscape`d."""
+    if not values:
+        return ""
     parts = []
     for key in sorted(values):
-        k = quote_plus(key, safe="")
-        parts.extend(f"{k}={quote_plus(v, safe='')}" for v in values[key])
+        k = _query_escape(key)
+        parts.extend(f"{k}={_query_escape(v)}" for v in values[key])
     return "&".join(parts)
 
 
@@ -117,16 +132,21 @@ def split_host(header: str) -> tuple[str, int]:
     return header, port
 
 
+def _escape(raw: bytes, ok: bytes, safe: str) -> str:
+    """`quote(raw, safe)`, skipping urllib's layers when nothing needs escaping."""
+    return quote(raw, safe=safe) if raw.rstrip(ok) else raw.decode("ascii")
+
+
 def full_url(domain: str, port: int, path: bytes, query: str) -> str:
     """`url.full` as synthesizeFullURL builds it; empty without a Host."""
     if not domain or port <= 0:
         return ""
-    host = quote(domain, safe=_HOST_SAFE)
+    host = _escape(domain.encode("utf-8"), _HOST_OK, _HOST_SAFE)
     if port != 80:
         host = f"[{host}]:{port}" if ":" in domain else f"{host}:{port}"
     elif ":" in domain:
         host = f"[{host}]"
-    escaped = quote(path, safe=_PATH_SAFE)
+    escaped = _escape(path, _PATH_OK, _PATH_SAFE)
     if escaped and not escaped.startswith("/"):
         escaped = "/" + escaped
     return f"http://{host}{escaped}" + (f"?{query}" if query else "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # tchar (RFC 9110 5.6.2) for methods; generous upper bound on its length.
 _METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}\Z")
@@ -27,8 +28,9 @@ _PROBE_METHODS = (b"GET ", b"POST ", b"PUT ", b"DELETE ", b"HEAD ", b"OPTIONS ",
                   b"MOVE ", b"LOCK ", b"UNLOCK ", b"REPORT ", b"SEARCH ", b"PURGE ")
 
 
-@dataclass(slots=True)
-class StartLine:
+class StartLine(NamedTuple):
+    """Immutable, so one status line can be shared by every response that sends it."""
+
     is_request: bool
     version: str
     method: bytes = b""
@@ -44,14 +46,20 @@ def _version(major: bytes, minor: bytes) -> str:
     return f"{major.decode()}.{minor.decode()}"
 
 
+# Status lines repeat ("HTTP/1.1 200 OK"): each distinct one is parsed once, up to a bound.
+_STATUS_LINES: dict[bytes, StartLine] = {}
+_STATUS_LINES_MAX = 1024
+
+
 def parse_start_line(line: bytes) -> StartLine | None:
     """A request line (`METHOD target HTTP/x.y`) or a status line (`HTTP/x.y NNN phrase`)."""
     if line.startswith(b"HTTP/"):
-        m = _STATUS.match(line)
-        if m is None:
-            return None
-        return StartLine(False, _version(m.group(1), m.group(2)),
-                         status_code=int(m.group(3)), status_phrase=m.group(4) or b"")
+        start = _STATUS_LINES.get(line)
+        if start is None:
+            start = _status_line(line)
+            if start is not None and len(_STATUS_LINES) < _STATUS_LINES_MAX:
+                _STATUS_LINES[line] = start
+        return start
     first = line.find(b" ")
     last = line.rfind(b" ")
     if first <= 0 or last == first:
@@ -74,6 +82,14 @@ def head_end(window: bytes) -> int:
     if crlf < 0:
         return lf + 2 if lf >= 0 else -1
     return lf + 2 if 0 <= lf < crlf else crlf + 3
+
+
+def _status_line(line: bytes) -> StartLine | None:
+    m = _STATUS.match(line)
+    if m is None:
+        return None
+    return StartLine(False, _version(m.group(1), m.group(2)),
+                     status_code=int(m.group(3)), status_phrase=m.group(4) or b"")
 
 
 @dataclass(slots=True)
