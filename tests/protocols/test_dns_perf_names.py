@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import struct
 
 import pytest
 
-from shardbeat.protocols.dns.wire import Malformed, _walk_name, read_name
+from shardbeat.protocols.dns.wire import Malformed, _walk_name, decode, read_name, trim_dot
 
 
 def _outcome(read, msg: bytes, off: int):
@@ -41,3 +42,35 @@ def test_random_bytes_read_the_same_either_way():
                     for _ in range(rng.randrange(13, 60)))
         off = rng.randrange(0, len(msg))
         assert _outcome(read_name, msg, off) == _outcome(_walk_name, msg, off), (msg, off)
+
+
+def _reference_questions(raw: bytes, count: int) -> tuple[list, bool]:
+    """The question section read label by label, as RFC 1035 4.1.2 lays it out."""
+    out, off = [], 12
+    try:
+        for _ in range(count):
+            if off >= len(raw):
+                break
+            name, off = _walk_name(raw, off)
+            if off + 4 > len(raw):
+                raise Malformed("question cut short")
+            qtype, qclass = struct.unpack_from("!HH", raw, off)
+            off += 4
+            out.append((trim_dot(name), qtype, qclass))
+    except Malformed:
+        return out, True
+    return out, False
+
+
+def test_random_questions_decode_the_same_either_way():
+    rng = random.Random(5)
+    alphabet = (0, 0, 1, 2, 3, 0x3F, 0xC0, 0x0C, ord("a"), 0xFF)
+    for _ in range(20000):
+        count = rng.randrange(1, 3)
+        body = bytes(rng.choice(alphabet) if rng.random() < 0.7 else rng.randrange(256)
+                     for _ in range(rng.randrange(0, 40)))
+        raw = struct.pack("!HHHHHH", 1, 0, count, 0, 0, 0) + body
+        msg = decode(raw)
+        questions, cut = _reference_questions(raw, count)
+        assert [tuple(q) for q in msg.questions] == questions, raw
+        assert msg.incomplete == cut, raw

@@ -222,13 +222,31 @@ def _questions(raw: bytes, off: int, count: int, out: list[Question]) -> int:
     for _ in range(count):
         if off >= size:  # the count was a lie; miekg stops here without an error
             break
-        name, off = read_name(raw, off)
-        if off + 4 > size:
-            raise Malformed("question cut short")
-        qtype, qclass = _QUESTION_TAIL.unpack_from(raw, off)
-        off += 4
-        out.append(Question(trim_dot(name), qtype, qclass))
+        # A question written out whole is read by its wire bytes: a query's question comes
+        # back in its response, and popular questions are asked over and over.
+        end = raw.find(0, off, off + MAX_NAME_OCTETS) + 5  # past qtype and qclass
+        question = _plain_question(raw[off:end]) if 4 < end <= size else None
+        if question is not None:
+            off = end
+        else:
+            name, off = read_name(raw, off)
+            if off + 4 > size:
+                raise Malformed("question cut short")
+            qtype, qclass = _QUESTION_TAIL.unpack_from(raw, off)
+            off += 4
+            question = Question(trim_dot(name), qtype, qclass)
+        out.append(question)
     return off
+
+
+@lru_cache(maxsize=4096)
+def _plain_question(wire: bytes) -> Question | None:
+    """The question `wire` holds when its name is written out whole (see `_plain_name`)."""
+    name = _plain_name(wire[:-4])
+    if name is None:
+        return None
+    qtype, qclass = _QUESTION_TAIL.unpack_from(wire, len(wire) - 4)
+    return Question(trim_dot(name), qtype, qclass)
 
 
 def _records(raw: bytes, off: int, count: int, out: list[Record],
