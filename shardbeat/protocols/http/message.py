@@ -186,7 +186,7 @@ class Message:
     def _choose_body(self, opts: Options) -> None:
         wanted = opts.request_body_for if self.is_request else opts.response_body_for
         ctype = self.content_type
-        self.send_body = any(w in ctype for w in wanted)
+        self.send_body = any(w in ctype for w in wanted) if wanted else False
         form = (self.is_request and self.content_length > 0 and not self.chunked
                 and b"urlencoded" in ctype)
         self.save_body = self.send_body or form

@@ -27,6 +27,7 @@ _DONE = Progress(0)
 # segment then allocates nothing. Bounded so odd sizes cannot grow it without limit.
 _CONSUMED: dict[int, Progress] = {}
 _CONSUMED_MAX = 1 << 16
+_SKIPPING = (Phase.BODY_LEN, Phase.CHUNK_DATA)
 # A step returns consumed bytes; more steps than this in one call is a framing bug, and
 # the loop gives the bytes back rather than spin.
 _MAX_STEPS = 1 << 20
@@ -55,13 +56,16 @@ class HttpParser:
         d = st.dirs[direction]
         st.last_ts = ts
         size = len(data)
-        if d.phase is Phase.BODY_LEN and size < d.remaining and d.msg.body is None:
-            # Most segments of a keep-alive connection fall inside a Content-Length body
-            # nobody keeps: skipping one is a subtraction (framing.body_len in short).
-            d.remaining -= size
-            d.msg.size += size
-            return _consumed(size)
         if d.closed:
+            return _consumed(size)
+        if size < d.remaining and d.phase in _SKIPPING and d.msg.body is None:
+            # Most segments of a keep-alive connection fall inside a body nobody keeps:
+            # skipping one is a subtraction (framing.body_len / chunk_data, undispatched).
+            d.remaining -= size
+            msg = d.msg
+            msg.size += size
+            if d.phase is Phase.CHUNK_DATA:
+                msg.body_bytes += size  # a Content-Length body counted it up front
             return _consumed(size)
         steps = self.framer.steps
         pos = 0

@@ -121,17 +121,16 @@ def parse_head(block: bytes, max_headers: int, start: StartLine | None = None) -
             else:
                 bad += 1
             continue
-        colon = line.find(b":")
-        if colon <= 0:
+        raw_name, colon, value = line.partition(b":")
+        if not colon or not raw_name:
             bad += 1
             continue
         if len(headers) >= max_headers:
             return "too many headers"
-        raw_name = line[:colon]
         name = _NAMES.get(raw_name)
         if name is None:
             name = _header_name(raw_name)
-        headers.append((name, line[colon + 1:].strip(b" \t")))
+        headers.append((name, value.strip(b" \t")))
     return Head(start, headers, bad)
 
 
