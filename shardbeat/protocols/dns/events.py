@@ -50,8 +50,23 @@ class Rendered:
         self.bad_rdata = 0
 
 
+# Questions recur (decoding shares one Question object per distinct question), so what is
+# derived from one alone is derived once; callers copy the dict before changing it.
+@lru_cache(maxsize=4096)
 def question_text(q: Question) -> str:
     return f"class {class_name(q.qclass)}, type {type_name(q.qtype)}, {q.name}"
+
+
+@lru_cache(maxsize=4096)
+def _owner_texts(name: str, rtype: int, rclass: int) -> tuple[str, str, str]:
+    # The records of one set share owner, type and class.
+    return trim_dot(name), type_name(rtype), class_name(rclass)
+
+
+@lru_cache(maxsize=4096)
+def _question_object(q: Question) -> dict[str, str]:
+    return {"name": q.name, "type": type_name(q.qtype), "class": class_name(q.qclass),
+            **question_domain(q.name)}
 
 
 @lru_cache(maxsize=None)
@@ -73,9 +88,7 @@ def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
     if header_flags:
         out["header_flags"] = header_flags
     if msg.questions:
-        q = msg.questions[0]
-        out["question"] = {"name": q.name, "type": type_name(q.qtype),
-                           "class": class_name(q.qclass), **question_domain(q.name)}
+        out["question"] = dict(_question_object(msg.questions[0]))
     if msg.opt is not None:
         out["opt"] = format_opt(msg.raw, msg.opt)
     out["answers_count"] = len(msg.answers)
@@ -119,8 +132,9 @@ def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bo
                 continue
             if collect_ips and rec.rtype in _ADDRESS_TYPES:
                 found.resolved_ips.append(fmt["data"])
-        out.append({"name": trim_dot(rec.name), "type": type_name(rec.rtype),
-                    "class": class_name(rec.rclass), "ttl": str(rec.ttl), **fmt})
+        name, rtype, rclass = _owner_texts(rec.name, rec.rtype, rec.rclass)
+        out.append({"name": name, "type": rtype, "class": rclass, "ttl": str(rec.ttl),
+                    **fmt})
     return out
 
 

@@ -85,12 +85,24 @@ def _need(off: int, size: int, end: int) -> None:
         raise Malformed("rdata too short for its type")
 
 
-def _address(size: int) -> Callable[[bytes, int, int], dict]:
-    def fmt(msg: bytes, off: int, end: int) -> dict:
-        if end - off != size:
-            raise Malformed("address of the wrong length")
-        return {"data": ip_text(msg[off:end])}
-    return fmt
+def _ipv4(msg: bytes, off: int, end: int) -> dict | None:
+    if end - off != 4:
+        if end == off:
+            return None  # Packetbeat leaves an A record without an address out
+        raise Malformed("address of the wrong length")
+    return {"data": socket.inet_ntop(socket.AF_INET, msg[off:end])}
+
+
+def _ipv6(msg: bytes, off: int, end: int) -> dict | None:
+    if end - off != 16:
+        if end == off:
+            return None
+        raise Malformed("address of the wrong length")
+    return {"data": ip_text(msg[off:end])}
+
+
+def _left_out(msg: bytes, off: int, end: int) -> None:
+    return None  # OPT: published as `dns.opt`, not as a record
 
 
 def _one_name(msg: bytes, off: int, end: int) -> dict:
@@ -215,8 +227,8 @@ def _nsec3param(msg: bytes, off: int, end: int) -> dict:
             "iterations": str(iterations)}
 
 
-_FORMATTERS: dict[int, Callable[[bytes, int, int], dict]] = {
-    1: _address(4), 28: _address(16), 5: _one_name, 2: _one_name, 12: _one_name,
+_FORMATTERS: dict[int, Callable[[bytes, int, int], dict | None]] = {
+    1: _ipv4, 28: _ipv6, 41: _left_out, 5: _one_name, 2: _one_name, 12: _one_name,
     15: _mx, 6: _soa, 33: _srv, 16: _txt, 48: _dnskey, 43: _ds, 46: _rrsig, 47: _nsec,
     50: _nsec3, 51: _nsec3param,
 }
@@ -282,10 +294,6 @@ def name_to_wire(name: str) -> bytes:
 def format_rdata(msg: bytes, rec: Record) -> dict | None:
     """`{"data": ..., extra keys}` for one record, or None when Packetbeat leaves the record
     out of the list (OPT, and A/AAAA without an address)."""
-    if rec.rtype == 41:
-        return None
-    if rec.rdlen == 0 and rec.rtype in (1, 28):
-        return None
     fmt = _FORMATTERS.get(rec.rtype)
     if fmt is None:
         return {"data": escape_raw(uncompressed_rdata(msg, rec))}
