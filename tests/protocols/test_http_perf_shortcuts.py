@@ -10,6 +10,7 @@ import re
 from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 from shardbeat.protocols.base import Progress
+from shardbeat.protocols.http import wire
 from shardbeat.protocols.http.parser import _consumed
 from shardbeat.protocols.http.urls import (
     _HOST_OK, _HOST_SAFE, _PATH_OK, _PATH_SAFE, _escape, _query_escape, _unescape,
@@ -106,3 +107,18 @@ def test_status_lines_are_shared_and_read_the_same():
     assert (first.is_request, first.version, first.status_code, first.status_phrase) == (
         False, "1.1", 404, b"Not Found")
     assert parse_start_line(b"HTTP/1.1 20 OK") is None
+
+
+def test_name_and_status_caches_stay_bounded_against_invented_names():
+    for i in range(wire._NAMES_MAX + 100):
+        parse_head(b"HTTP/1.1 200 OK\r\nX-" + str(i).encode() + b": 1\r\n\r\n", 10)
+    long_name = b"X-" + b"a" * 1000
+    head = parse_head(b"HTTP/1.1 200 OK\r\n" + long_name + b": 1\r\n\r\n", 10)
+    assert head.headers == [(long_name.lower().decode(), b"1")]
+    assert len(wire._NAMES) <= wire._NAMES_MAX
+    assert all(len(raw) <= wire._CACHED_NAME_MAX for raw in wire._NAMES)
+    for i in range(wire._STATUS_LINES_MAX + 100):
+        parse_start_line(b"HTTP/1.1 200 phrase " + str(i).encode())
+    assert parse_start_line(b"HTTP/1.1 200 " + b"x" * 500).status_phrase == b"x" * 500
+    assert len(wire._STATUS_LINES) <= wire._STATUS_LINES_MAX
+    assert all(len(line) <= wire._CACHED_LINE_MAX for line in wire._STATUS_LINES)

@@ -34,7 +34,7 @@ UNMATCHED_RESPONSE = "Unmatched response"
 
 def text(raw: bytes | bytearray) -> str:
     # Go's JSON encoder replaces invalid UTF-8 with U+FFFD; so do we.
-    return bytes(raw).decode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
 
 
 def basic_user(value: bytes) -> str:

@@ -24,9 +24,9 @@ _LOST_RESPONSE = "Packet loss while capturing the response"
 _CUT_SHORT = "Connection closed before the message was complete"
 _DONE = Progress(0)
 # Progress is frozen, so one instance per consumed count can be shared: skipping a body
-# segment then allocates nothing. Bounded so odd sizes cannot grow it without limit.
+# segment then allocates nothing. Segment sizes repeat (the MSS); bounded (~2 MB at most).
 _CONSUMED: dict[int, Progress] = {}
-_CONSUMED_MAX = 1 << 16
+_CONSUMED_MAX = 1 << 14
 _SKIPPING = (Phase.BODY_LEN, Phase.CHUNK_DATA)
 # A step returns consumed bytes; more steps than this in one call is a framing bug, and
 # the loop gives the bytes back rather than spin.

@@ -46,9 +46,11 @@ def _version(major: bytes, minor: bytes) -> str:
     return f"{major.decode()}.{minor.decode()}"
 
 
-# Status lines repeat ("HTTP/1.1 200 OK"): each distinct one is parsed once, up to a bound.
+# Status lines repeat ("HTTP/1.1 200 OK"): each distinct one is parsed once. Bounded in
+# count and length, so a peer inventing phrases cannot make the cache hold much (~100 KB).
 _STATUS_LINES: dict[bytes, StartLine] = {}
 _STATUS_LINES_MAX = 1024
+_CACHED_LINE_MAX = 64
 
 
 def parse_start_line(line: bytes) -> StartLine | None:
@@ -57,7 +59,8 @@ def parse_start_line(line: bytes) -> StartLine | None:
         start = _STATUS_LINES.get(line)
         if start is None:
             start = _status_line(line)
-            if start is not None and len(_STATUS_LINES) < _STATUS_LINES_MAX:
+            if start is not None and len(line) <= _CACHED_LINE_MAX \
+                    and len(_STATUS_LINES) < _STATUS_LINES_MAX:
                 _STATUS_LINES[line] = start
         return start
     first = line.find(b" ")
@@ -135,14 +138,16 @@ def parse_head(block: bytes, max_headers: int, start: StartLine | None = None) -
 
 
 # Header names repeat across messages: the lower-cased text of each spelling seen is kept,
-# up to a bound, so a name costs one dict lookup instead of three conversions.
+# so a name costs one dict lookup instead of three conversions. Bounded in count and
+# length (~1 MB at most) against a peer inventing names.
 _NAMES: dict[bytes, str] = {}
 _NAMES_MAX = 4096
+_CACHED_NAME_MAX = 64
 
 
 def _header_name(raw: bytes) -> str:
     name = raw.rstrip(b" \t").lower().decode("latin-1")
-    if len(_NAMES) < _NAMES_MAX:
+    if len(raw) <= _CACHED_NAME_MAX and len(_NAMES) < _NAMES_MAX:
         _NAMES[raw] = name
     return name
 
