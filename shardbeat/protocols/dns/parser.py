@@ -10,6 +10,8 @@ the next data that starts with a plausible length-prefixed header.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from shardbeat.protocols.base import Conn, Direction, ParserEnv, Progress
 from shardbeat.protocols.dns.config import DnsConfig
 from shardbeat.protocols.dns.events import Sent
@@ -60,7 +62,7 @@ class DnsParser:
              ts: int) -> Progress:
         if not st.halves:
             self._message(st, bytes(data), len(data), direction, ts)
-            return Progress(len(data))
+            return _whole(len(data))
         return self._stream(st, data, direction, ts)
 
     def _stream(self, st: FlowState, data: memoryview, direction: Direction,
@@ -166,6 +168,13 @@ class DnsParser:
         if not HEADER_LEN <= length <= self._max_message:
             return False
         return _plausible_header(data, _PREFIX, length, direction)
+
+
+@lru_cache(maxsize=2048)
+def _whole(size: int) -> Progress:
+    # A datagram is consumed whole; Progress is immutable, so one per size is shared
+    # rather than built (a frozen dataclass, slow to build) per datagram.
+    return Progress(size)
 
 
 def _plausible_header(data: memoryview, off: int, length: int, direction: Direction) -> bool:

@@ -30,6 +30,9 @@ RESPONDER_NO_EDNS = "Responder does not support EDNS"
 UNEXPECTED_EDNS = "Unexpected EDNS answer"
 
 _NS = 1_000_000_000
+# An enum member lookup costs a Python call in 3.11; these run for every message.
+_TO_SERVER = Direction.TO_SERVER
+_OTHER = (Direction.TO_CLIENT, Direction.TO_SERVER)  # indexed by a direction
 
 
 class Pending:
@@ -55,7 +58,7 @@ class FlowState:
 
     def conn_from(self, sender: Direction) -> Conn:
         """The connection as seen from whoever sent the query."""
-        if sender == Direction.TO_SERVER:
+        if sender == _TO_SERVER:
             return self.conn
         if self._reverse is None:
             c = self.conn
@@ -65,7 +68,7 @@ class FlowState:
 
 
 def _other(direction: Direction) -> Direction:
-    return Direction.TO_CLIENT if direction == Direction.TO_SERVER else Direction.TO_SERVER
+    return _OTHER[direction]
 
 
 class Correlator:
