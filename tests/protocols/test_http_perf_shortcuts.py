@@ -122,3 +122,14 @@ def test_name_and_status_caches_stay_bounded_against_invented_names():
     assert parse_start_line(b"HTTP/1.1 200 " + b"x" * 500).status_phrase == b"x" * 500
     assert len(wire._STATUS_LINES) <= wire._STATUS_LINES_MAX
     assert all(len(line) <= wire._CACHED_LINE_MAX for line in wire._STATUS_LINES)
+
+
+def test_common_request_lines_read_as_the_regexes_read_them():
+    for version in (b"1.0", b"1.1", b"1.2", b"2.0", b"1.9"):
+        for method in sorted(wire._COMMON_METHODS) + [b"PROPFIND", b"M-SEARCH"]:
+            start = parse_start_line(method + b" /x HTTP/" + version)
+            m = wire._VERSION.match(b"HTTP/" + version)
+            assert start.version == wire._version(m.group(1), m.group(2))
+            assert (start.method, start.target) == (method, b"/x")
+    assert parse_start_line(b"GET /x HTTP/1.1x") is None
+    assert parse_start_line(b"G@T /x HTTP/1.1") is None
