@@ -15,6 +15,7 @@ from typing import Any
 from shardbeat.decode.packet import Packet, TcpFlag
 from shardbeat.metrics.counters import Counters
 from shardbeat.protocols.base import Conn, Direction, Parser
+from shardbeat.streams.porttable import PortTable
 from shardbeat.streams.config import TcpConfig
 from shardbeat.streams.feeder import StreamFeeder
 
@@ -54,27 +55,16 @@ class _Stream:
         self.client_key = client_key
 
 
-class TcpTracker:
+class TcpTracker(PortTable):
     """Owns every parsed TCP connection of one worker."""
 
     def __init__(self, parsers_by_port: dict[int, Parser], config: TcpConfig,
                  counters: Counters) -> None:
-        self._by_port = parsers_by_port
-        self._config = config
-        self._counters = counters
-        self._streams: dict[tuple, _Stream] = {}
-        self._idle_ns = int(config.idle_timeout * _NS)
+        super().__init__(parsers_by_port, config, counters)
         # key -> (closed at, client endpoint, per direction (isn, end)): closed connections
         # in TIME_WAIT, oldest first.
         self._closed: dict[tuple, tuple] = {}
         self._time_wait_ns = int(config.time_wait * _NS)
-
-    @property
-    def ports(self) -> tuple[int, ...]:
-        return tuple(self._by_port)
-
-    def __len__(self) -> int:
-        return len(self._streams)
 
     def on_packet(self, pkt: Packet) -> None:
         by_port = self._by_port
@@ -83,7 +73,7 @@ class TcpTracker:
             return
         src, dst = (pkt.src_ip, sport), (pkt.dst_ip, dport)
         key = (src, dst, pkt.vlans) if src < dst else (dst, src, pkt.vlans)
-        stream = self._streams.get(key)
+        stream = self._table.get(key)
         flags = pkt.tcp_flags
         if stream is None:
             # Only a SYN or data starts tracking: the bare ACK or FIN that trails a closed
@@ -143,14 +133,14 @@ class TcpTracker:
         parser = self._by_port.get(server[1])
         if parser is None:
             return None
-        if len(self._streams) >= self._config.max_connections:
+        if len(self._table) >= self._config.max_connections:
             self._evict_oldest(pkt.ts)
         conn = Conn("tcp", pkt.ip_version, client, server, pkt.vlans)
         state = parser.new_state(conn)
         halves = (self._half(parser, state, Direction.TO_SERVER),
                   self._half(parser, state, Direction.TO_CLIENT))
         stream = _Stream(conn, parser, state, halves, client)
-        self._streams[key] = stream
+        self._table[key] = stream
         self._counters.inc("tcp_connections_opened")
         return stream
 
@@ -235,7 +225,7 @@ class TcpTracker:
                 self._drain(half, ts)
             if half.fin_seq is not None and not half.fin_done:
                 self._finish_half(stream, half, Direction(direction), ts)
-        self._streams.pop(key, None)
+        self._table.pop(key, None)
         self._remember_closed(key, stream, ts)
         try:
             stream.parser.close(stream.state, ts)
@@ -262,9 +252,9 @@ class TcpTracker:
         return (seq - isn) % _MOD <= (end - isn) % _MOD
 
     def _evict_oldest(self, ts: int) -> None:
-        key = next(iter(self._streams))
+        key = next(iter(self._table))
         self._counters.inc("tcp_connections_evicted")
-        self._close(key, self._streams[key], ts)
+        self._close(key, self._table[key], ts)
 
     def tick(self, now: int) -> None:
         """Per batch, on packet time: close idle connections, let parsers time out
@@ -276,7 +266,7 @@ class TcpTracker:
                 break
             del self._closed[oldest]
         idle_before = now - self._idle_ns
-        for key, stream in list(self._streams.items()):
+        for key, stream in list(self._table.items()):
             if stream.last_ts < idle_before:
                 self._counters.inc("tcp_connections_idle_closed")
                 self._close(key, stream, now)
@@ -288,5 +278,5 @@ class TcpTracker:
 
     def flush(self, now: int) -> None:
         """End of capture: close every connection so pending transactions are published."""
-        for key, stream in list(self._streams.items()):
+        for key, stream in list(self._table.items()):
             self._close(key, stream, now)

@@ -14,6 +14,7 @@ from typing import Any
 from shardbeat.decode.packet import Packet
 from shardbeat.metrics.counters import Counters
 from shardbeat.protocols.base import Conn, Direction, Parser
+from shardbeat.streams.porttable import PortTable
 from shardbeat.streams.config import UdpConfig
 
 _NS = 1_000_000_000
@@ -30,21 +31,10 @@ class _Flow:
         self.last_ts = 0
 
 
-class UdpDispatcher:
+class UdpDispatcher(PortTable):
     def __init__(self, parsers_by_port: dict[int, Parser], config: UdpConfig,
                  counters: Counters) -> None:
-        self._by_port = parsers_by_port
-        self._config = config
-        self._counters = counters
-        self._flows: dict[tuple, _Flow] = {}
-        self._idle_ns = int(config.idle_timeout * _NS)
-
-    @property
-    def ports(self) -> tuple[int, ...]:
-        return tuple(self._by_port)
-
-    def __len__(self) -> int:
-        return len(self._flows)
+        super().__init__(parsers_by_port, config, counters)
 
     def on_packet(self, pkt: Packet) -> None:
         by_port = self._by_port
@@ -53,7 +43,7 @@ class UdpDispatcher:
             return
         src, dst = (pkt.src_ip, sport), (pkt.dst_ip, dport)
         key = (src, dst, pkt.vlans) if src < dst else (dst, src, pkt.vlans)
-        flow = self._flows.get(key)
+        flow = self._table.get(key)
         if flow is None:
             flow = self._open(key, pkt, src, dst)
         flow.last_ts = pkt.ts
@@ -72,17 +62,17 @@ class UdpDispatcher:
     def _open(self, key: tuple, pkt: Packet, src: tuple, dst: tuple) -> _Flow:
         client, server = (src, dst) if pkt.dst_port in self._by_port else (dst, src)
         parser = self._by_port[server[1]]
-        if len(self._flows) >= self._config.max_flows:
-            old = next(iter(self._flows))
+        if len(self._table) >= self._config.max_flows:
+            old = next(iter(self._table))
             self._counters.inc("udp_flows_evicted")
-            self._close(old, self._flows[old], pkt.ts)
+            self._close(old, self._table[old], pkt.ts)
         conn = Conn("udp", pkt.ip_version, client, server, pkt.vlans)
         flow = _Flow(conn, parser, parser.new_state(conn), client)
-        self._flows[key] = flow
+        self._table[key] = flow
         return flow
 
     def _close(self, key: tuple, flow: _Flow, ts: int) -> None:
-        self._flows.pop(key, None)
+        self._table.pop(key, None)
         try:
             flow.parser.close(flow.state, ts)
         except Exception:
@@ -90,7 +80,7 @@ class UdpDispatcher:
 
     def tick(self, now: int) -> None:
         idle_before = now - self._idle_ns
-        for key, flow in list(self._flows.items()):
+        for key, flow in list(self._table.items()):
             if flow.last_ts < idle_before:
                 self._close(key, flow, now)
                 continue
@@ -100,5 +90,5 @@ class UdpDispatcher:
                 self._counters.inc(f"{flow.parser.name}_parser_crashes")
 
     def flush(self, now: int) -> None:
-        for key, flow in list(self._flows.items()):
+        for key, flow in list(self._table.items()):
             self._close(key, flow, now)
