@@ -19,7 +19,7 @@ from shardbeat.capture.batch import FrameBatch, open_batches
 from shardbeat.capture.pcapfile import open_capture
 from shardbeat.metrics.counters import Counters
 from shardbeat.output.ndjson import open_writer
-from shardbeat.worker import Worker
+from shardbeat.worker import Worker, settle_heap
 
 
 class ReplayResult:
@@ -52,6 +52,7 @@ class _Progress:
 def _run_one(path: str, settings: Any, sink: Callable[[bytes], None], shard: int,
              shards: int, progress: bool) -> tuple[Counters, str | None]:
     worker = Worker(settings, sink, shard, shards)
+    settle_heap()
     reader, batches = open_batches(path)
     bar = _Progress(reader.size or 0) if progress else None
     with reader:

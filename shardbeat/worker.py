@@ -15,6 +15,7 @@ shard's packets: with the clock shared, N workers publish exactly the events one
 
 from __future__ import annotations
 
+import gc
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
@@ -35,6 +36,16 @@ FRAMES_PER_BATCH = 4096
 _NEVER = np.iinfo(np.int64).max
 
 Frame = tuple[int, int, Any, int]  # (ts_ns, linktype, data, wire_len)
+
+
+def settle_heap() -> None:
+    """Call once a worker is built: what start-up allocated (config, tables, imports) is
+    never freed, so the collector need not scan it again; and a worker allocates events by
+    the ten thousand, nearly all acyclic, so a generation-0 pass every 700 allocations
+    would cost 5-7% of the run for nothing."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 class Worker:

@@ -19,7 +19,7 @@ the frames (`Packet.frame_len`), as Packetbeat adds the capture's original lengt
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from typing import Any, Callable
 
 from shardbeat.decode.packet import Packet
 from shardbeat.flows.config import FlowsConfig
@@ -56,7 +56,7 @@ class Flow:
         self.icmp = pkt.proto == 1 or pkt.proto == 58
         self.icmp_tc = 0  # last type << 8 | code the source sent (Packetbeat reports it)
         self._id: str | None = None
-        self.static: tuple | None = None  # the report parts that never change (events.py)
+        self.static: Any = None  # events.FlowParts: what never changes between reports
 
     def flow_id(self) -> str:
         if self._id is None:
