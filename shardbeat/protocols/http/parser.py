@@ -22,12 +22,14 @@ from shardbeat.protocols.http.wire import looks_like_start
 _LOST_REQUEST = "Packet loss while capturing the request"
 _LOST_RESPONSE = "Packet loss while capturing the response"
 _CUT_SHORT = "Connection closed before the message was complete"
-_DONE = Progress(0)
 # Progress is frozen, so one instance per consumed count can be shared: skipping a body
 # segment then allocates nothing. Segment sizes repeat (the MSS); bounded (~2 MB at most).
 _CONSUMED: dict[int, Progress] = {}
 _CONSUMED_MAX = 1 << 14
-_SKIPPING = (Phase.BODY_LEN, Phase.CHUNK_DATA)
+# Enum members as module constants: `Phase.X` is a slow metaclass lookup (~0.1 us) and
+# feed() runs for every segment.
+_CHUNK_DATA = Phase.CHUNK_DATA
+_SKIPPING = (Phase.BODY_LEN, _CHUNK_DATA)
 # A step returns consumed bytes; more steps than this in one call is a framing bug, and
 # the loop gives the bytes back rather than spin.
 _MAX_STEPS = 1 << 20
@@ -64,7 +66,7 @@ class HttpParser:
             d.remaining -= size
             msg = d.msg
             msg.size += size
-            if d.phase is Phase.CHUNK_DATA:
+            if d.phase is _CHUNK_DATA:
                 msg.body_bytes += size  # a Content-Length body counted it up front
             return _consumed(size)
         steps = self.framer.steps
