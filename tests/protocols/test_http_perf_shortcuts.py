@@ -11,12 +11,15 @@ from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 from shardbeat.protocols.base import Progress
 from shardbeat.protocols.http import wire
+from shardbeat.protocols.http.config import HttpConfig
 from shardbeat.protocols.http.parser import _consumed
 from shardbeat.protocols.http.urls import (
     _HOST_OK, _HOST_SAFE, _PATH_OK, _PATH_SAFE, _escape, _query_escape, _unescape,
 )
 from shardbeat.protocols.http.wire import head_end, parse_head, parse_start_line
-from tests.protocols.test_http_driver import C2S, S2C, events_every_way, get, request, response
+from tests.protocols.test_http_driver import (
+    C2S, S2C, chunked, events_every_way, get, request, response,
+)
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
@@ -79,6 +82,22 @@ def test_body_skipped_segment_by_segment_counts_every_byte():
     [ev] = events_every_way([(C2S, request()), (S2C, resp)])
     assert get(ev, "http.response.body.bytes") == len(body)
     assert get(ev, "http.response.bytes") == len(resp)
+
+
+def test_chunk_data_skipped_segment_by_segment_counts_every_byte():
+    parts = (b"a" * 700, b"b" * 1300)
+    resp = response(headers={"Transfer-Encoding": "chunked"}, body=chunked(*parts))
+    [ev] = events_every_way([(C2S, request()), (S2C, resp)])
+    assert get(ev, "http.response.body.bytes") == 2000
+    assert get(ev, "http.response.bytes") == len(resp)
+
+
+def test_kept_bodies_are_not_skipped():
+    config = HttpConfig(include_body_for=["text/plain"])
+    body = b"x" * 3000
+    resp = response(headers={"Content-Type": "text/plain"}, body=body)
+    [ev] = events_every_way([(C2S, request()), (S2C, resp)], config)
+    assert get(ev, "http.response.body.content") == body.decode()
 
 
 def test_shared_progress_results_are_plain_values():
