@@ -178,8 +178,8 @@ class HttpParser:
         self.env.publish(self.builder.build(requ, resp, st.event_conn))
 
 
-
 def _consumed(n: int) -> Progress:
+    """`Progress(n)`, shared."""
     progress = _CONSUMED.get(n)
     if progress is None:
         progress = Progress(n)
