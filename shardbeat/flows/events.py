@@ -23,6 +23,8 @@ import base64
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from shardbeat.flows.community_id import community_id_v1
 from shardbeat.transactions.event import ip_text, timestamp_ms, timestamp_ns
 
@@ -139,7 +141,8 @@ class FlowParts:
     where it did. An ICMP flow's Community ID follows its last message, so ICMP flows are
     not cached."""
 
-    __slots__ = ("source", "destination", "network", "id", "vlan", "start", "end_ns", "end")
+    __slots__ = ("source", "destination", "network", "id", "vlan", "start", "end_ns", "end",
+                 "_encoded")
 
     def __init__(self, flow: Any) -> None:
         proto = flow.proto
@@ -160,10 +163,22 @@ class FlowParts:
         self.start = timestamp_ns(flow.first_ns)
         self.end_ns = flow.last_ns
         self.end = timestamp_ns(flow.last_ns)
+        self._encoded: tuple[bytes, ...] | None = None
+
+    def encoded(self) -> tuple[bytes, ...]:
+        """The unchanging parts as JSON, each an object left open for the counters: source,
+        destination, network, and the flow object's `"id":...` (plus its vlan, as a closing
+        fragment)."""
+        if self._encoded is None:
+            vlan = b"" if self.vlan is None else b',"vlan":' + orjson.dumps(self.vlan)
+            self._encoded = (orjson.dumps(self.source)[:-1],
+                             orjson.dumps(self.destination)[:-1],
+                             orjson.dumps(self.network)[:-1],
+                             b'{"id":' + orjson.dumps(self.id) + b',"final":', vlan)
+        return self._encoded
 
 
-def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
-    """The event for one report of `flow` (a `shardbeat.flows.table.Flow`)."""
+def _parts(flow: Any) -> FlowParts:
     parts = flow.static
     if parts is None:
         parts = FlowParts(flow)
@@ -172,6 +187,12 @@ def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
     elif parts.end_ns != flow.last_ns:
         parts.end_ns = flow.last_ns
         parts.end = timestamp_ns(flow.last_ns)
+    return parts
+
+
+def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
+    """The event for one report of `flow` (a `shardbeat.flows.table.Flow`)."""
+    parts = _parts(flow)
     source = dict(parts.source, bytes=flow.src_bytes, packets=flow.src_packets)
     destination = dict(parts.destination)
     if flow.dst_seen:
@@ -200,6 +221,37 @@ def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
         "destination": destination,
         "network": network,
     }
+
+
+FLOW_EVENT_KEYS = frozenset(("@timestamp", "type", "event", "flow", "source", "destination",
+                             "network"))
+_EVENT_HEAD = (b'","type":"flow","event":{"kind":"event","category":["network"],'
+               b'"action":"network_flow","type":')
+_TYPES = {True: b'["connection","end"]', False: b'["connection"]'}
+_FINAL = {True: b"true", False: b"false"}
+
+
+def encoded_flow_report(flow: Any, report_ns: int, final: bool) -> bytes:
+    """`orjson.dumps(flow_event(...))` without its closing brace, built straight from the
+    flow's pre-encoded parts: a flow report is the most frequent event, and building and
+    serialising its nested dicts was most of its cost. Only for events no processor reads.
+    Key order and text are those of `flow_event` (a test holds the two equal)."""
+    parts = _parts(flow)
+    source, destination, network, flow_head, vlan = parts.encoded()
+    src_bytes, src_packets = flow.src_bytes, flow.src_packets
+    dst = (b',"bytes":%d,"packets":%d}' % (flow.dst_bytes, flow.dst_packets)
+           if flow.dst_seen else b"}")
+    return b"".join((
+        b'{"@timestamp":"', _report_time(report_ns).encode(), _EVENT_HEAD, _TYPES[final],
+        b',"dataset":"flow","start":"', parts.start.encode(), b'","end":"',
+        parts.end.encode(), b'","duration":%d},"flow":' % (flow.last_ns - flow.first_ns),
+        flow_head, _FINAL[final], vlan, b'},"source":', source,
+        b',"bytes":%d,"packets":%d}' % (src_bytes, src_packets),
+        b',"destination":', destination, dst,
+        b',"network":', network,
+        b',"bytes":%d,"packets":%d}' % (src_bytes + flow.dst_bytes,
+                                         src_packets + flow.dst_packets),
+    ))
 
 
 # Every flow reported in one pass shares the pass instant.

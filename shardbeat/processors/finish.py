@@ -61,6 +61,18 @@ class EventFinisher:
             return orjson.dumps(event)[:-1] + tail
         return orjson.dumps(self.finished(event))
 
+    def appender(self, kind: str, event_keys: frozenset[str]) -> Callable[[bytes], bytes] | None:
+        """For events of `kind` that a producer encodes itself (without their closing
+        brace) and whose top-level keys are `event_keys`: the function that finishes them,
+        or None when the section's additions collide with those keys (the dict route then)."""
+        suffix = self._suffixes.get(kind)
+        if suffix is None:
+            suffix = self._suffixes[kind] = self._suffix(kind)
+        keys, tail = suffix
+        if not keys.isdisjoint(event_keys):
+            return None
+        return lambda body: body + tail
+
     def finished(self, event: dict[str, Any]) -> dict[str, Any]:
         """`event` with its agent, ecs, tags and fields added (in place)."""
         self._add_extras(event, self._sections.get(event.get("type", "")))
