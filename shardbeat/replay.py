@@ -78,7 +78,7 @@ def replay(path: str, settings: Any, workers: int = 1, progress: bool = False
             counters, result.problem = _run_one(path, settings, writer.write, 0, 1, progress)
             result.counters.merge(counters.snapshot())
         else:
-            _replay_sharded(path, settings, workers, writer.write, result, progress)
+            _replay_sharded(path, settings, workers, writer.write_many, result, progress)
     finally:
         writer.close()
     result.events = writer.events
@@ -103,7 +103,8 @@ def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str
     sender.close({"counters": counters.snapshot(), "problem": problem})
 
 
-def _replay_sharded(path: str, settings: Any, shards: int, write: Callable[[bytes], None],
+def _replay_sharded(path: str, settings: Any, shards: int,
+                    write_many: Callable[[list[bytes]], None],
                     result: ReplayResult, progress: bool) -> None:
     ctx = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="shardbeat-") as tmp:
@@ -119,8 +120,7 @@ def _replay_sharded(path: str, settings: Any, shards: int, write: Callable[[byte
             alive = lambda: any(p.is_alive() for p in procs)  # noqa: E731
             for _shard, events, final in receiver.messages(shards, alive):
                 if events is not None:
-                    for encoded in events:
-                        write(encoded)
+                    write_many(events)
                     continue
                 finished += 1
                 result.counters.merge(_own_counters(_shard, final["counters"]))
