@@ -175,12 +175,15 @@ class FlowParts:
                              orjson.dumps(self.destination)[:-1],
                              orjson.dumps(self.network)[:-1],
                              b'{"id":' + orjson.dumps(self.id) + b',"final":', vlan)
+            # A table reports either encoded or as dicts; once encoded, the dicts are dead
+            # weight (about 1 kB a flow, and a tap box holds tens of thousands of flows).
+            self.source = self.destination = self.network = None
         return self._encoded
 
 
-def _parts(flow: Any) -> FlowParts:
+def _parts(flow: Any, as_dicts: bool = False) -> FlowParts:
     parts = flow.static
-    if parts is None:
+    if parts is None or (as_dicts and parts.source is None):
         parts = FlowParts(flow)
         if not flow.icmp:
             flow.static = parts
@@ -192,7 +195,7 @@ def _parts(flow: Any) -> FlowParts:
 
 def flow_event(flow: Any, report_ns: int, final: bool) -> dict[str, Any]:
     """The event for one report of `flow` (a `shardbeat.flows.table.Flow`)."""
-    parts = _parts(flow)
+    parts = _parts(flow, as_dicts=True)
     source = dict(parts.source, bytes=flow.src_bytes, packets=flow.src_packets)
     destination = dict(parts.destination)
     if flow.dst_seen:
