@@ -29,3 +29,25 @@ class PortTable:
 
     def __len__(self) -> int:
         return len(self._table)
+
+    def _close(self, key: tuple, entry: Any, ts: int) -> None:
+        raise NotImplementedError
+
+    def _sweep(self, now: int, idle_counter: str | None = None) -> None:
+        """Per tick: close entries idle past the timeout, let parsers time out the rest."""
+        idle_before = now - self._idle_ns
+        for key, entry in list(self._table.items()):
+            if entry.last_ts < idle_before:
+                if idle_counter:
+                    self._counters.inc(idle_counter)
+                self._close(key, entry, now)
+                continue
+            try:
+                entry.parser.expire(entry.state, now)
+            except Exception:  # a parser bug costs its state, never the worker
+                self._counters.inc(f"{entry.parser.name}_parser_crashes")
+
+    def flush(self, now: int) -> None:
+        """End of input: close everything so pending transactions are published."""
+        for key, entry in list(self._table.items()):
+            self._close(key, entry, now)

@@ -265,18 +265,4 @@ class TcpTracker(PortTable):
             if self._closed[oldest][0] >= closed_before:
                 break
             del self._closed[oldest]
-        idle_before = now - self._idle_ns
-        for key, stream in list(self._table.items()):
-            if stream.last_ts < idle_before:
-                self._counters.inc("tcp_connections_idle_closed")
-                self._close(key, stream, now)
-                continue
-            try:
-                stream.parser.expire(stream.state, now)
-            except Exception:
-                self._counters.inc(f"{stream.parser.name}_parser_crashes")
-
-    def flush(self, now: int) -> None:
-        """End of capture: close every connection so pending transactions are published."""
-        for key, stream in list(self._table.items()):
-            self._close(key, stream, now)
+        self._sweep(now, "tcp_connections_idle_closed")

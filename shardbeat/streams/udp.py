@@ -79,16 +79,4 @@ class UdpDispatcher(PortTable):
             self._counters.inc(f"{flow.parser.name}_parser_crashes")
 
     def tick(self, now: int) -> None:
-        idle_before = now - self._idle_ns
-        for key, flow in list(self._table.items()):
-            if flow.last_ts < idle_before:
-                self._close(key, flow, now)
-                continue
-            try:
-                flow.parser.expire(flow.state, now)
-            except Exception:
-                self._counters.inc(f"{flow.parser.name}_parser_crashes")
-
-    def flush(self, now: int) -> None:
-        for key, flow in list(self._table.items()):
-            self._close(key, flow, now)
+        self._sweep(now)
