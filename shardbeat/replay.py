@@ -78,7 +78,7 @@ def replay(path: str, settings: Any, workers: int = 1, progress: bool = False
             counters, result.problem = _run_one(path, settings, writer.write, 0, 1, progress)
             result.counters.merge(counters.snapshot())
         else:
-            _replay_sharded(path, settings, workers, writer.write_many, result, progress)
+            _replay_sharded(path, settings, workers, writer.write_block, result, progress)
     finally:
         writer.close()
     result.events = writer.events
@@ -104,7 +104,7 @@ def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str
 
 
 def _replay_sharded(path: str, settings: Any, shards: int,
-                    write_many: Callable[[list[bytes]], None],
+                    write_block: Callable[[bytes, int], None],
                     result: ReplayResult, progress: bool) -> None:
     ctx = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="shardbeat-") as tmp:
@@ -118,9 +118,9 @@ def _replay_sharded(path: str, settings: Any, shards: int,
         finished = 0
         try:
             alive = lambda: any(p.is_alive() for p in procs)  # noqa: E731
-            for _shard, events, final in receiver.messages(shards, alive):
-                if events is not None:
-                    write_many(events)
+            for _shard, block, final in receiver.messages(shards, alive):
+                if block is not None:
+                    write_block(*block)
                     continue
                 finished += 1
                 result.counters.merge(_own_counters(_shard, final["counters"]))

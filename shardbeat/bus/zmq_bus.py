@@ -1,9 +1,12 @@
 """The event bus between workers and the process that writes events out.
 
 Workers PUSH msgpack batches of already-encoded events; one PULL socket gathers them. A
-batch is `[shard, [event_bytes, ...]]`; a worker's last message is
-`[shard, None, counters]`, so the receiver knows every worker finished and can report
-what each counted. Live workers must never block on the bus (a full bus is a counted
+batch is `[shard, ndjson, count]`: the events joined by newlines (orjson never writes a raw
+newline inside an event, so the framing is unambiguous), which the gathering process can
+write out as it is, and which a publisher can split; joining happens in the workers, which
+run in parallel, not in the one process that gathers them. A worker's last message is
+`[shard, None, counters]`, so the receiver knows every worker finished and can report what
+each counted. Live workers must never block on the bus (a full bus is a counted
 drop); replay blocks instead, since there nothing is lost by waiting.
 """
 
@@ -40,8 +43,10 @@ class BusSender:
     def flush(self) -> None:
         if not self._batch:
             return
+        blob = b"\n".join(self._batch) + b"\n"
         try:
-            self._sock.send(msgpack.packb([self._shard, self._batch]), self._flags)
+            self._sock.send(msgpack.packb([self._shard, blob, len(self._batch)]),
+                            self._flags)
         except zmq.Again:
             self.dropped += len(self._batch)
         self._batch, self._size = [], 0
@@ -62,9 +67,9 @@ class BusReceiver:
         self._sock.bind(endpoint)
 
     def messages(self, shards: int, alive=lambda: True, poll_ms: int = 200
-                 ) -> Iterator[tuple[int, list[bytes] | None, dict | None]]:
-        """Yield (shard, events, None) batches, then (shard, None, counters) once per
-        worker, until every worker said it is done or `alive()` turns false."""
+                 ) -> Iterator[tuple[int, tuple[bytes, int] | None, dict | None]]:
+        """Yield (shard, (ndjson, count), None) batches, then (shard, None, counters) once
+        per worker, until every worker said it is done or `alive()` turns false."""
         done = 0
         grace = 0
         while done < shards:
@@ -81,7 +86,7 @@ class BusReceiver:
                 done += 1
                 yield msg[0], None, msg[2]
             else:
-                yield msg[0], msg[1], None
+                yield msg[0], (msg[1], msg[2]), None
 
     def close(self) -> None:
         self._sock.close(linger=0)
