@@ -9,13 +9,14 @@ same ZeroMQ bus the live publisher uses.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
 from typing import Any, Callable
 
 from shardbeat.bus.zmq_bus import BusReceiver, BusSender
-from shardbeat.capture.batch import FrameBatch, open_batches
+from shardbeat.capture.batch import FrameBatch
 from shardbeat.capture.pcapfile import open_capture
 from shardbeat.metrics.counters import Counters
 from shardbeat.output.ndjson import open_writer
@@ -53,14 +54,8 @@ def _run_one(path: str, settings: Any, sink: Callable[[bytes], None], shard: int
              shards: int, progress: bool) -> tuple[Counters, str | None]:
     worker = Worker(settings, sink, shard, shards)
     settle_heap()
-    reader, batches = open_batches(path)
-    bar = _Progress(reader.size or 0) if progress else None
-    with reader:
-        for batch in batches:
-            worker.run_batch(batch)
-            if bar is not None:
-                bar.update(batch)
-        problem = reader.problem
+    bar = _Progress(os.path.getsize(path)) if progress else None
+    problem = worker.run_file(path, bar.update if bar is not None else None)
     if bar is not None:
         bar.done()
     worker.finish()

@@ -22,8 +22,8 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import orjson
 
-from shardbeat.capture.batch import FrameBatch, pack_frames
-from shardbeat.decode.batch import Columns, decode_columns
+from shardbeat.capture.batch import FrameBatch, open_batches, pack_frames
+from shardbeat.decode.batch import decode_columns
 from shardbeat.decode.l2l4 import Decoder
 from shardbeat.decode.shard import shard_of, shard_of_columns
 from shardbeat.flows.batch import account_batch
@@ -63,6 +63,18 @@ class Worker:
         it = iter(frames)
         while chunk := list(islice(it, FRAMES_PER_BATCH)):
             self.run_batch(pack_frames(chunk))
+
+    def run_file(self, path: str, on_batch: Callable[[FrameBatch], None] | None = None
+                 ) -> str | None:
+        """A whole capture file, batch by batch; returns the reader's problem (a
+        truncated or corrupt tail), if any. `on_batch` sees each batch after it ran."""
+        reader, batches = open_batches(path)
+        with reader:
+            for batch in batches:
+                self.run_batch(batch)
+                if on_batch is not None:
+                    on_batch(batch)
+            return reader.problem
 
     def run_batch(self, batch: FrameBatch) -> None:
         if not len(batch):
@@ -163,18 +175,12 @@ def replay_events(path: str, overrides: Iterable[str] = (), config_path: str | N
                   ) -> list[dict]:
     """Replay a capture through one in-process worker and return its events, decoded from
     the exact bytes the CLI would print. The entry point for conformance tests."""
-    from shardbeat.capture.batch import open_batches
     from shardbeat.config.load import load_config
 
     settings = load_config(config_path, list(overrides))
     out: list[bytes] = []
     worker = Worker(settings, out.append)
-    reader, batches = open_batches(path)
-    with reader:
-        for batch in batches:
-            worker.run_batch(batch)
+    worker.run_file(path)
     worker.finish()
     return [orjson.loads(raw) for raw in out]
 
-
-__all__ = ["Worker", "replay_events", "Columns", "TICK_NS"]
