@@ -35,8 +35,9 @@ def _canonical(c: Columns, rows: np.ndarray, macs: bool) -> tuple[np.ndarray, li
     return a, [c.proto[rows], vlan, c.version[rows], ah, al, ap, am, bh, bl, bp, bm]
 
 
-def _group(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(index of each group's first row, group number of every row)."""
+def group_rows(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows whose values are equal in every column: (index of each group's first
+    row, group number of every row)."""
     h = np.zeros(len(cols[0]), dtype=np.uint64)
     for col in cols:
         h = _mix_np(h ^ col.astype(np.uint64))
@@ -55,7 +56,7 @@ def account_batch(table: FlowTable, c: Columns, rows: np.ndarray,
     if not len(rows):
         return
     a, cols = _canonical(c, rows, table.uses_macs)
-    first, inverse = _group(cols)
+    first, inverse = group_rows(cols)
     groups = len(first)
     size = c.frame_len[rows]
     a_packets = np.bincount(inverse, weights=a, minlength=groups)

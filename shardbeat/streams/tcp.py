@@ -106,6 +106,13 @@ class TcpTracker(PortTable):
         if flags & (_FIN | _RST) or half.fin_seq is not None:
             self._ending(key, stream, half, direction, pkt)
 
+    def touch(self, key: tuple, ts: int) -> None:
+        """Bare ACKs of `key` were seen up to `ts`: they change nothing but the idle clock,
+        so the batch path counts them here instead of as packets."""
+        stream = self._table.get(key)
+        if stream is not None and ts > stream.last_ts:
+            stream.last_ts = ts
+
     def _ending(self, key: tuple, stream: _Stream, half: _Half, direction: Direction,
                 pkt: Packet) -> None:
         """FIN and RST bookkeeping, and the close once both sides are done."""

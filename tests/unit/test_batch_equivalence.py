@@ -6,6 +6,7 @@ packet, timers whenever a frame's time passes the next tick."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from shardbeat.capture.pcapfile import open_capture
@@ -70,3 +71,42 @@ def test_mixed_shapes_in_one_batch_stay_in_order_across_ticks():
         frame = eth(pkt, vlans=[7]) if i % 5 == 0 else eth(pkt)
         frames.append((ts, 1, frame, len(frame)))
     assert batched(frames) == frame_by_frame(frames)
+
+
+def test_bare_acks_keep_a_quiet_connection_alive_in_the_batch_path_too():
+    """Only bare ACKs for longer than the TCP idle timeout, then the response: the ACKs
+    keep the connection open in both paths, so the request and response still pair."""
+    settings = load_config(None, ["shardbeat.tcp.idle_timeout=5s",
+                                  "shardbeat.protocols.http.transaction_timeout=60s"])
+    c, s = dict(src="10.0.0.1", dst="10.0.0.2"), dict(src="10.0.0.2", dst="10.0.0.1")
+    request = b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    t0 = 1_700_000_000 * TICK_NS
+    steps = [(0, ipv4(tcp(sport=40000, dport=80, seq=100, flags="S"), **c)),
+             (1, ipv4(tcp(sport=80, dport=40000, seq=500, ack=101, flags="SA"), **s)),
+             (2, ipv4(tcp(request, sport=40000, dport=80, seq=101, ack=501), **c))]
+    steps += [(1000 * i, ipv4(tcp(sport=80, dport=40000, seq=501, ack=101 + len(request),
+                                  flags="A"), **s)) for i in range(1, 9)]
+    steps.append((9000, ipv4(tcp(response, sport=80, dport=40000, seq=501,
+                                 ack=101 + len(request)), **s)))
+    frames = [(t0 + ms * 1_000_000, 1, eth(p), len(eth(p))) for ms, p in steps]
+
+    def http_events(run_frames):
+        out = []
+        worker = Worker(settings, out.append)
+        run_frames(worker, frames)
+        worker.finish()
+        return [e for e in map(orjson.loads, out) if e["type"] == "http"]
+
+    def by_frame(worker, frames):
+        for ts, linktype, data, wire_len in frames:
+            if ts >= worker._next_tick:
+                worker._tick(ts)
+            pkt = worker._decoder.decode(ts, linktype, data, wire_len)
+            worker.pipeline.dispatch(pkt)
+        worker._now = frames[-1][0]
+
+    batched_events = http_events(lambda w, f: w.run(f))
+    assert batched_events == http_events(by_frame)
+    [event] = batched_events
+    assert event["status"] == "OK" and event["http"]["response"]["status_code"] == 200
