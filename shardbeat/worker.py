@@ -29,7 +29,7 @@ from shardbeat.decode.shard import shard_of, shard_of_columns
 from shardbeat.flows.batch import account_batch, group_rows
 from shardbeat.metrics.counters import Counters
 from shardbeat.pipeline import Pipeline, build_pipeline
-from shardbeat.worker_packets import packets_from_columns
+from shardbeat.worker_packets import addresses, packets_from_columns
 
 TICK_NS = 1_000_000_000
 _TCP = 6
@@ -172,10 +172,8 @@ class _BatchPlan:
         np.maximum.at(last, inverse, c.ts[rows])
         tcp = self.worker.pipeline.tcp
         for row, ts in zip(rows[first].tolist(), last.tolist()):
-            l3, size = int(c.l3[row]), 4 if c.version[row] == 4 else 16
-            at = 12 if size == 4 else 8
-            src = (data[l3 + at:l3 + at + size], int(c.sport[row]))
-            dst = (data[l3 + at + size:l3 + at + 2 * size], int(c.dport[row]))
+            src_ip, dst_ip = addresses(data, int(c.l3[row]), int(c.version[row]))
+            src, dst = (src_ip, int(c.sport[row])), (dst_ip, int(c.dport[row]))
             vlans = (int(c.vlan[row]),) if c.has_vlan[row] else ()
             tcp.touch((src, dst, vlans) if src < dst else (dst, src, vlans), ts)
 

@@ -16,6 +16,15 @@ from shardbeat.decode.packet import Packet
 _new = Packet.__new__
 
 
+def addresses(data: bytes, l3: int, version: int) -> tuple[bytes, bytes]:
+    """(source, destination) address bytes of the IP header at `l3`, sliced straight from
+    the frame: cheaper than rebuilding them from the integer columns, and the same bytes
+    the scalar decoder slices."""
+    if version == 4:
+        return data[l3 + 12:l3 + 16], data[l3 + 16:l3 + 20]
+    return data[l3 + 8:l3 + 24], data[l3 + 24:l3 + 40]
+
+
 def packets_from_columns(batch: FrameBatch, c: Columns, rows: Sequence[int]) -> list[Packet]:
     if not len(rows):
         return []
@@ -23,8 +32,6 @@ def packets_from_columns(batch: FrameBatch, c: Columns, rows: Sequence[int]) -> 
     data = batch.data
     frames = batch.offsets[c.idx[rows]].tolist()
     out = []
-    # Addresses are sliced straight from the frame: cheaper than rebuilding bytes from the
-    # integer columns, and the same bytes the scalar decoder slices.
     for (frame, l3, ts, vlan, tagged, version, proto, sport, dport, flags, seq, ack,
          start, end, flen) in zip(
             frames, take(c.l3), take(c.ts), take(c.vlan), take(c.has_vlan),
@@ -36,10 +43,7 @@ def packets_from_columns(batch: FrameBatch, c: Columns, rows: Sequence[int]) -> 
         p.vlans = (vlan,) if tagged else ()
         p.dst_mac, p.src_mac = data[frame:frame + 6], data[frame + 6:frame + 12]
         p.ip_version = version
-        if version == 4:
-            p.src_ip, p.dst_ip = data[l3 + 12:l3 + 16], data[l3 + 16:l3 + 20]
-        else:
-            p.src_ip, p.dst_ip = data[l3 + 8:l3 + 24], data[l3 + 24:l3 + 40]
+        p.src_ip, p.dst_ip = addresses(data, l3, version)
         p.proto, p.src_port, p.dst_port = proto, sport, dport
         p.tcp_flags, p.seq, p.ack = flags, seq, ack
         p.payload = data[start:end]

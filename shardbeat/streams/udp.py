@@ -21,7 +21,7 @@ _NS = 1_000_000_000
 
 
 class _Flow:
-    __slots__ = ("conn", "parser", "state", "client_key", "last_ts")
+    __slots__ = ("conn", "parser", "state", "client_key", "last_ts", "has_pending")
 
     def __init__(self, conn: Conn, parser: Parser, state: Any, client_key: tuple) -> None:
         self.conn = conn
@@ -29,6 +29,7 @@ class _Flow:
         self.state = state
         self.client_key = client_key
         self.last_ts = 0
+        self.has_pending = getattr(parser, "has_pending", None)  # optional in the contract
 
 
 class UdpDispatcher(PortTable):
@@ -55,8 +56,7 @@ class UdpDispatcher(PortTable):
             return
         if progress.error:
             self._counters.inc(f"{flow.parser.name}_parse_errors")
-        has_pending = getattr(flow.parser, "has_pending", None)
-        if has_pending is not None and not has_pending(flow.state):
+        if flow.has_pending is not None and not flow.has_pending(flow.state):
             self._close(key, flow, pkt.ts)
 
     def _open(self, key: tuple, pkt: Packet, src: tuple, dst: tuple) -> _Flow:
