@@ -115,11 +115,10 @@ def build_pipeline(settings: Any, sink: Callable[[bytes], None],
         from shardbeat.flows.events import FLOW_EVENT_KEYS
 
         append = finisher.appender("flow", FLOW_EVENT_KEYS)
-        encoded = None
         if append is not None and not settings.processors and not sb.flows.processors:
-            def encoded(body: bytes) -> None:
-                sink(append(body))
-        flows = FlowTable(sb.flows, publish, counters, encoded)
+            flows = FlowTable(sb.flows, publish, counters, sink, tail=append(b""))
+        else:
+            flows = FlowTable(sb.flows, publish, counters)
     tcp = TcpTracker(tcp_ports, sb.tcp, counters)
     udp = UdpDispatcher(udp_ports, getattr(sb, "udp", None) or UdpConfig(), counters)
     return Pipeline(flows, tcp, udp, icmp, tuple(spec.name for spec, _ in enabled))

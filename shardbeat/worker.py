@@ -151,8 +151,7 @@ class _BatchPlan:
         flows = worker.pipeline.flows
         if flows is not None and b > a:
             try:
-                account_batch(flows, cols, self.mine[a:b],
-                              lambda rows: packets_from_columns(self.batch, cols, rows))
+                account_batch(flows, cols, self.mine[a:b], self.batch)
             except Exception:
                 worker.counters.inc("worker_batch_errors")
         a, b = np.searchsorted(self.work_frames, (lo, hi))

@@ -21,7 +21,7 @@ from shardbeat.capture.pcapfile import (
 )
 
 BATCH_FRAMES = 16384
-_READ = 1 << 22
+_READ = 1 << 23
 _PCAP_LE_US, _PCAP_LE_NS = 0xA1B2C3D4, 0xA1B23C4D
 # As the general reader: a record longer than this is corruption, not a frame.
 _MAX_RECORD = 1 << 18
@@ -85,15 +85,15 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
         while not corrupt:
             chunk = f.read(_READ)
             data = carry + chunk if carry else chunk
-            starts, consumed, corrupt = _locate(data, n, max_record)
+            starts, consumed, corrupt = _locate(data, max_record)
             base += consumed
-            if starts:
-                total += len(starts)
-                batch = _gather(data, starts, mul, linktype)
+            total += len(starts)
+            for lo in range(0, len(starts), n):
+                batch = _gather(data, starts[lo:lo + n], mul, linktype)
                 batch.file_offset = base
                 yield batch
             carry = data[consumed:]
-            if not chunk and not starts:
+            if not chunk and not len(starts):
                 break
         reader.packets = total
         if corrupt:
@@ -104,27 +104,37 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
                               f"{total} packets read")
 
 
-def _locate(data: bytes, n: int, max_record: int) -> tuple[list[int], int, bool]:
-    """Starts of the whole records in `data` (at most n), the bytes they span, and whether
-    the next record header is corrupt."""
+_INCL = struct.Struct("<I").unpack_from
+
+
+def _locate(data: bytes, max_record: int) -> tuple[np.ndarray, int, bool]:
+    """Starts of the whole records in `data`, the bytes they span, and whether a record
+    header is corrupt (its length implausible; the records before it are kept)."""
     starts: list[int] = []
-    append = starts.append
-    unpack = struct.Struct("<I").unpack_from
+    append, unpack = starts.append, _INCL
     pos, end = 0, len(data)
-    while end - pos >= 16 and len(starts) < n:
-        incl = unpack(data, pos + 8)[0]
-        if incl > max_record:
-            return starts, pos, True
-        if pos + 16 + incl > end:
+    limit = end - 16
+    # The one per-record Python loop left: a record's length says where the next starts.
+    # Lengths are checked for plausibility afterwards, all at once.
+    while pos <= limit:
+        nxt = pos + 16 + unpack(data, pos + 8)[0]
+        if nxt > end:
             break
         append(pos)
-        pos += 16 + incl
-    return starts, pos, False
+        pos = nxt
+    corrupt = pos <= limit and unpack(data, pos + 8)[0] > max_record
+    found = np.asarray(starts, dtype=np.int64)
+    if len(found):
+        raw = np.frombuffer(data, dtype=np.uint8)
+        incl = raw[found[:, None] + np.arange(8, 12)].view("<u4")[:, 0]
+        bad = np.flatnonzero(incl > max_record)
+        if len(bad):
+            found, pos, corrupt = found[:bad[0]], int(found[bad[0]]), True
+    return found, pos, corrupt
 
 
-def _gather(data: bytes, starts: list[int], mul: int, linktype: int) -> FrameBatch:
+def _gather(data: bytes, rec: np.ndarray, mul: int, linktype: int) -> FrameBatch:
     raw = np.frombuffer(data, dtype=np.uint8)
-    rec = np.asarray(starts, dtype=np.int64)
     heads = raw[rec[:, None] + np.arange(16)].view("<u4")  # (N, 4): sec, frac, incl, wire
     ts = heads[:, 0].astype(np.int64) * 1_000_000_000 + heads[:, 1].astype(np.int64) * mul
     lt = np.full(len(rec), linktype, dtype=np.int32)

@@ -8,14 +8,13 @@ grouped exactly (by sorting all key columns) instead of merging two flows.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
+from shardbeat.capture.batch import FrameBatch
 from shardbeat.decode.batch import Columns
-from shardbeat.decode.packet import Packet
 from shardbeat.decode.shard import _mix_np
-from shardbeat.flows.table import FlowTable
+from shardbeat.flows.table import FirstPacket, FlowTable
+from shardbeat.worker_packets import addresses
 
 
 def _canonical(c: Columns, rows: np.ndarray, macs: bool) -> tuple[np.ndarray, list]:
@@ -37,22 +36,25 @@ def _canonical(c: Columns, rows: np.ndarray, macs: bool) -> tuple[np.ndarray, li
 
 def group_rows(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Group rows whose values are equal in every column: (index of each group's first
-    row, group number of every row)."""
+    row, group number of every row). Groups are numbered in order of first appearance, so
+    what is done per group (flows opened, hence reported) follows packet order however
+    the frames were batched."""
     h = np.zeros(len(cols[0]), dtype=np.uint64)
     for col in cols:
         h = _mix_np(h ^ col.astype(np.uint64))
     _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    if all(np.array_equal(col, col[first][inverse]) for col in cols):
-        return first, inverse
-    keys = np.stack([col.astype(np.uint64) for col in cols], axis=1)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
+    if not all(np.array_equal(col, col[first][inverse]) for col in cols):
+        keys = np.stack([col.astype(np.uint64) for col in cols], axis=1)
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.reshape(-1)]
 
 
-def account_batch(table: FlowTable, c: Columns, rows: np.ndarray,
-                  packet_rows: Callable[[list[int]], list[Packet]]) -> None:
-    """Count `rows` of the columns into `table`; no report pass may fall among them.
-    `packet_rows(rows)` builds Packets, needed only for the first packet of a new flow."""
+def account_batch(table: FlowTable, c: Columns, rows: np.ndarray, batch: FrameBatch) -> None:
+    """Count `rows` of the columns (decoded from `batch`) into `table`; no report pass may
+    fall among them."""
     if not len(rows):
         return
     a, cols = _canonical(c, rows, table.uses_macs)
@@ -69,13 +71,30 @@ def account_batch(table: FlowTable, c: Columns, rows: np.ndarray,
              bh << 64 | bl, bp, bm)
             for proto, vlan, version, ah, al, ap, am, bh, bl, bp, bm
             in zip(*(col[first].tolist() for col in cols))]
-    new = [g for g, key in enumerate(keys) if not table.has(key)]
-    firsts = dict(zip(new, packet_rows(rows[first[new]].tolist())))
+    has = table.has
+    new = [g for g, key in enumerate(keys) if not has(key)]
+    firsts = dict(zip(new, _first_packets(batch, c, rows[first[new]], keys, new)))
     a_packets = a_packets.astype(np.int64).tolist()
     a_bytes = a_bytes.astype(np.int64).tolist()
     all_bytes = all_bytes.astype(np.int64).tolist()
+    account, get = table.account, firsts.get
     for g, (key, a_pk, a_by, n_pk, n_by, last_ns, a_first) in enumerate(zip(
             keys, a_packets, a_bytes, all_packets.tolist(), all_bytes, last.tolist(),
             a[first].tolist())):
-        table.account(key, a_first, (a_pk, a_by, n_pk - a_pk, n_by - a_by), last_ns,
-                      firsts.get(g))
+        account(key, a_first, (a_pk, a_by, n_pk - a_pk, n_by - a_by), last_ns, get(g))
+
+
+def _first_packets(batch: FrameBatch, c: Columns, rows: np.ndarray, keys: list[tuple],
+                   groups: list[int]) -> list[FirstPacket]:
+    """What a new flow keeps of its first packet, for the first rows of new flows; the
+    same values the scalar decoder's Packet carries (tested)."""
+    data = batch.data
+    out = []
+    for frame, l3, ts, sport, dport, g in zip(
+            batch.offsets[c.idx[rows]].tolist(), c.l3[rows].tolist(), c.ts[rows].tolist(),
+            c.sport[rows].tolist(), c.dport[rows].tolist(), groups):
+        proto, vlans, version = keys[g][:3]
+        src_ip, dst_ip = addresses(data, l3, version)
+        out.append((ts, proto, vlans, data[frame + 6:frame + 12], data[frame:frame + 6],
+                    src_ip, dst_ip, sport, dport))
+    return out

@@ -23,13 +23,24 @@ from typing import Any, Callable
 
 from shardbeat.decode.packet import Packet
 from shardbeat.flows.config import FlowsConfig
-from shardbeat.flows.events import encoded_flow_report, flow_event, flow_id
+from shardbeat.flows.events import flow_event, flow_id
+from shardbeat.flows.render import ReportLines
 from shardbeat.metrics.counters import Counters
 
 _NS = 1_000_000_000
 # At the cap, evict this fraction of the table at once: a flood of new flows then costs one
 # scan of the table per max_flows/64 new flows instead of one per new flow.
 _EVICT_SHARE = 64
+
+
+# What a flow keeps of its first packet: (ts, proto, vlans, src_mac, dst_mac, src_ip, dst_ip,
+# src_port, dst_port). The batch path builds it from columns, without a Packet.
+FirstPacket = tuple[int, int, tuple[int, ...], bytes, bytes, bytes, bytes, int, int]
+
+
+def first_packet(pkt: Packet) -> FirstPacket:
+    return (pkt.ts, pkt.proto, pkt.vlans, pkt.src_mac, pkt.dst_mac, pkt.src_ip, pkt.dst_ip,
+            pkt.src_port, pkt.dst_port)
 
 
 class Flow:
@@ -39,24 +50,27 @@ class Flow:
         "key", "src_is_a", "proto", "vlans", "src_ip", "dst_ip", "src_port", "dst_port",
         "src_mac", "dst_mac", "first_ns", "last_ns", "src_packets", "src_bytes",
         "dst_packets", "dst_bytes", "dst_seen", "icmp", "icmp_tc", "_id", "static",
+        "template", "end_ns", "end_text",
     )
 
-    def __init__(self, key: tuple, src_is_a: bool, pkt: Packet, macs: bool) -> None:
+    def __init__(self, key: tuple, src_is_a: bool, first: FirstPacket, macs: bool) -> None:
         self.key = key
         self.src_is_a = src_is_a
-        self.proto = pkt.proto
-        self.vlans = pkt.vlans
-        self.src_ip, self.dst_ip = pkt.src_ip, pkt.dst_ip
-        self.src_port, self.dst_port = pkt.src_port, pkt.dst_port
-        self.src_mac = pkt.src_mac if macs else b""
-        self.dst_mac = pkt.dst_mac if macs else b""
-        self.first_ns = self.last_ns = pkt.ts
+        (self.first_ns, proto, self.vlans, src_mac, dst_mac, self.src_ip, self.dst_ip,
+         self.src_port, self.dst_port) = first
+        self.proto = proto
+        self.src_mac = src_mac if macs else b""
+        self.dst_mac = dst_mac if macs else b""
+        self.last_ns = self.first_ns
         self.src_packets = self.src_bytes = self.dst_packets = self.dst_bytes = 0
         self.dst_seen = False
-        self.icmp = pkt.proto == 1 or pkt.proto == 58
+        self.icmp = proto == 1 or proto == 58
         self.icmp_tc = 0  # last type << 8 | code the source sent (Packetbeat reports it)
         self._id: str | None = None
         self.static: Any = None  # events.FlowParts: what never changes between reports
+        self.template: bytes | None = None  # render.ReportLines' template of its reports
+        self.end_ns = -1  # the instant end_text was formatted for
+        self.end_text = b""
 
     def flow_id(self) -> str:
         if self._id is None:
@@ -67,12 +81,13 @@ class Flow:
 
 class FlowTable:
     def __init__(self, config: FlowsConfig, publish: Callable[[dict], None],
-                 counters: Counters, publish_encoded: Callable[[bytes], None] | None = None
-                 ) -> None:
-        """`publish_encoded`, when given, takes reports already encoded (without their
-        closing brace): the fast route when no processor needs a report as a dict."""
+                 counters: Counters, sink: Callable[[bytes], None] | None = None,
+                 tail: bytes = b"}") -> None:
+        """`sink`, when given, takes reports as finished lines, each closed by `tail`: the
+        fast route when no processor needs a report as a dict."""
         self._publish = publish
-        self._publish_encoded = publish_encoded
+        self._sink = sink
+        self._lines = ReportLines(tail) if sink is not None else None
         self._counters = counters
         self._flows: dict[tuple, Flow] = {}
         self._macs = not config.allow_mismatched_eth
@@ -104,7 +119,7 @@ class FlowTable:
         key, a = self.key_of(pkt)
         flow = self._flows.get(key)
         if flow is None:
-            flow = self._open(key, a, pkt)
+            flow = self._open(key, a, first_packet(pkt))
         if flow.src_is_a is a:
             flow.src_packets += 1
             flow.src_bytes += pkt.frame_len
@@ -141,7 +156,7 @@ class FlowTable:
         return key in self._flows
 
     def account(self, key: tuple, a_first: bool, counts: tuple[int, int, int, int],
-                last_ns: int, first: Packet | None) -> None:
+                last_ns: int, first: FirstPacket | None) -> None:
         """Add a batch's aggregate for one flow: `counts` are packets and bytes sent by
         endpoint A, then by B; `first` is the flow's first packet when the table does not
         have it yet. The caller guarantees no report pass falls inside the batch."""
@@ -168,15 +183,18 @@ class FlowTable:
     def flush(self, now_ns: int) -> None:
         """End of capture: a final report of every open flow."""
         self.tick(now_ns)
-        for flow in self._flows.values():
-            self._report(flow, max(now_ns, flow.last_ns), True)
+        ended = list(self._flows.values())
+        self._report_all([f for f in ended if f.last_ns <= now_ns], now_ns, True)
+        for flow in ended:
+            if flow.last_ns > now_ns:
+                self._report(flow, flow.last_ns, True)
         self._counters.inc("flows_flushed", len(self._flows))
         self._flows.clear()
 
-    def _open(self, key: tuple, a: bool, pkt: Packet) -> Flow:
+    def _open(self, key: tuple, a: bool, first: FirstPacket) -> Flow:
         if len(self._flows) >= self._max_flows:
-            self._evict(pkt.ts)
-        flow = Flow(key, a, pkt, self._macs)
+            self._evict(first[0])
+        flow = Flow(key, a, first, self._macs)
         self._flows[key] = flow
         self._counters.inc("flows_opened")
         return flow
@@ -206,28 +224,41 @@ class FlowTable:
         idle_before = instant - self._timeout_ns
         born_before = instant - self._active_ns if self._active_ns else None
         report = self._period_ns and instant % self._period_ns == 0
-        ended = []
+        idle, aged, ongoing = [], [], []
         for flow in self._flows.values():
             if flow.last_ns < idle_before:
-                ended.append(flow)
-                self._counters.inc("flows_idle_timeout")
+                idle.append(flow)
             elif born_before is not None and flow.first_ns <= born_before:
-                ended.append(flow)
-                self._counters.inc("flows_active_timeout")
+                aged.append(flow)
             elif report:
-                self._report(flow, instant, False)
-        for flow in ended:
-            del self._flows[flow.key]
-            self._report(flow, instant, True)
+                ongoing.append(flow)
+        self._report_all(ongoing, instant, False)
+        if idle:
+            self._counters.inc("flows_idle_timeout", len(idle))
+        if aged:
+            self._counters.inc("flows_active_timeout", len(aged))
+        for ended in (idle, aged):
+            for flow in ended:
+                del self._flows[flow.key]
+            self._report_all(ended, instant, True)
+
+    def _report_all(self, flows: list[Flow], report_ns: int, final: bool) -> None:
+        if self._lines is not None:
+            sink, line = self._sink, self._lines.line
+            for flow in flows:
+                sink(line(flow, report_ns, final))
+        else:
+            publish = self._publish
+            for flow in flows:
+                publish(flow_event(flow, report_ns, final))
+        if flows:
+            self._counters.inc("flows_reported", len(flows))
+        if self._delta:
+            for flow in flows:
+                flow.src_packets = flow.src_bytes = flow.dst_packets = flow.dst_bytes = 0
 
     def _report(self, flow: Flow, report_ns: int, final: bool) -> None:
-        if self._publish_encoded is not None:
-            self._publish_encoded(encoded_flow_report(flow, report_ns, final))
-        else:
-            self._publish(flow_event(flow, report_ns, final))
-        self._counters.inc("flows_reported")
-        if self._delta:
-            flow.src_packets = flow.src_bytes = flow.dst_packets = flow.dst_bytes = 0
+        self._report_all([flow], report_ns, final)
 
 
 def _last_seen(flow: Flow) -> int:
