@@ -21,7 +21,7 @@ from shardbeat.capture.pcapfile import (
 )
 
 BATCH_FRAMES = 16384
-_READ = 1 << 23
+_READ = 1 << 22
 _PCAP_LE_US, _PCAP_LE_NS = 0xA1B2C3D4, 0xA1B23C4D
 # As the general reader: a record longer than this is corruption, not a frame.
 _MAX_RECORD = 1 << 18
