@@ -8,14 +8,11 @@ same ZeroMQ bus the live publisher uses.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
-import tempfile
 import time
 from typing import Any, Callable
 
-from shardbeat.bus.zmq_bus import BusReceiver, BusSender
 from shardbeat.capture.batch import FrameBatch
 from shardbeat.capture.pcapfile import open_capture
 from shardbeat.metrics.counters import Counters
@@ -73,57 +70,12 @@ def replay(path: str, settings: Any, workers: int = 1, progress: bool = False
             counters, result.problem = _run_one(path, settings, writer.write, 0, 1, progress)
             result.counters.merge(counters.snapshot())
         else:
-            _replay_sharded(path, settings, workers, writer.write_block, result, progress)
+            # Imported here: processes, ZeroMQ and temporary files are a twentieth of a
+            # one-worker replay's start-up, and it needs none of them.
+            from shardbeat.replay_sharded import replay_sharded
+
+            replay_sharded(path, settings, workers, writer.write_block, result, progress)
     finally:
         writer.close()
     result.events = writer.events
     return result
-
-
-# Every worker reads and decodes every frame; only shard 0 reports what reading and
-# decoding counted, so an anomaly is not counted once per worker.
-_READ_SIDE = ("capture_", "decode_", "ipfrag_")
-
-
-def _own_counters(shard: int, counters: dict[str, int]) -> dict[str, int]:
-    if shard == 0:
-        return counters
-    return {k: v for k, v in counters.items() if not k.startswith(_READ_SIDE)}
-
-
-def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str,
-                progress: bool) -> None:
-    sender = BusSender(endpoint, shard, block=True)
-    counters, problem = _run_one(path, settings, sender.send, shard, shards, progress)
-    sender.close({"counters": counters.snapshot(), "problem": problem})
-
-
-def _replay_sharded(path: str, settings: Any, shards: int,
-                    write_block: Callable[[bytes, int], None],
-                    result: ReplayResult, progress: bool) -> None:
-    ctx = multiprocessing.get_context("fork")
-    with tempfile.TemporaryDirectory(prefix="shardbeat-") as tmp:
-        endpoint = f"ipc://{tmp}/bus"
-        receiver = BusReceiver(endpoint)
-        procs = [ctx.Process(target=_shard_main, name=f"shardbeat-worker-{i}",
-                             args=(path, settings, i, shards, endpoint, progress and i == 0))
-                 for i in range(shards)]
-        for proc in procs:
-            proc.start()
-        finished = 0
-        try:
-            alive = lambda: any(p.is_alive() for p in procs)  # noqa: E731
-            for _shard, block, final in receiver.messages(shards, alive):
-                if block is not None:
-                    write_block(*block)
-                    continue
-                finished += 1
-                result.counters.merge(_own_counters(_shard, final["counters"]))
-                result.problem = result.problem or final["problem"]
-        finally:
-            for proc in procs:
-                proc.join()
-            receiver.close()
-        failed = [p.name for p in procs if p.exitcode != 0]
-        if failed or finished < shards:
-            raise RuntimeError(f"worker process(es) failed: {', '.join(failed) or 'lost'}")
