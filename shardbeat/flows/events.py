@@ -275,8 +275,8 @@ def encoded_flow_report(flow: Any, report_ns: int, final: bool) -> bytes:
     dst = (b',"bytes":%d,"packets":%d}' % (flow.dst_bytes, flow.dst_packets)
            if flow.dst_seen else b"}")
     return b"".join((
-        report_head(report_ns, final), b',"dataset":"flow","start":"', parts.start.encode(), b'","end":"',
-        parts.end.encode(), b'","duration":%d},"flow":' % (flow.last_ns - flow.first_ns),
+        report_head(report_ns, final), b',"dataset":"flow","start":"', parts.start.encode(),
+        b'","end":"', parts.end.encode(), b'","duration":%d},"flow":' % (flow.last_ns - flow.first_ns),
         flow_head, _FINAL[final], vlan, b'},"source":', source,
         b',"bytes":%d,"packets":%d}' % (src_bytes, src_packets),
         b',"destination":', destination, dst,
