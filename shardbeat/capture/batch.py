@@ -28,8 +28,15 @@ _MAX_RECORD = 1 << 18
 _MAX_BLOCK = 1 << 24
 
 
+# Zero bytes after a batch's last frame, so that a vectorised header read may run past
+# any frame's end unguarded (decode/batch.py reads at most this far).
+PAD = 128
+_PADDING = bytes(PAD)
+
+
 class FrameBatch:
-    """`buf[offsets[i]:offsets[i] + caplen[i]]` is frame i; `linktype` is per frame."""
+    """`buf[offsets[i]:offsets[i] + caplen[i]]` is frame i; `linktype` is per frame; `data`
+    ends with at least PAD bytes that belong to no frame."""
 
     __slots__ = ("buf", "data", "offsets", "caplen", "wirelen", "ts", "linktype",
                  "file_offset")
@@ -84,15 +91,15 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
         carry, total, base, corrupt = b"", 0, 24, False
         while not corrupt:
             chunk = f.read(_READ)
-            data = carry + chunk if carry else chunk
-            starts, consumed, corrupt = _locate(data, max_record)
+            data = b"".join((carry, chunk, _PADDING))
+            starts, consumed, corrupt = _locate(data, len(data) - PAD, max_record)
             base += consumed
             total += len(starts)
             for lo in range(0, len(starts), n):
                 batch = _gather(data, starts[lo:lo + n], mul, linktype)
                 batch.file_offset = base
                 yield batch
-            carry = data[consumed:]
+            carry = data[consumed:len(data) - PAD]
             if not chunk and not len(starts):
                 break
         reader.packets = total
@@ -107,12 +114,12 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
 _INCL = struct.Struct("<I").unpack_from
 
 
-def _locate(data: bytes, max_record: int) -> tuple[np.ndarray, int, bool]:
-    """Starts of the whole records in `data`, the bytes they span, and whether a record
-    header is corrupt (its length implausible; the records before it are kept)."""
+def _locate(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
+    """Starts of the whole records in `data[:end]`, the bytes they span, and whether a
+    record header is corrupt (its length implausible; the records before it are kept)."""
     starts: list[int] = []
     append, unpack = starts.append, _INCL
-    pos, end = 0, len(data)
+    pos = 0
     limit = end - 16
     # The one per-record Python loop left: a record's length says where the next starts.
     # Lengths are checked for plausibility afterwards, all at once.
@@ -151,6 +158,7 @@ def pack_frames(frames: list) -> FrameBatch:
     offsets = np.zeros(count, dtype=np.int64)
     if count:
         np.cumsum(caplen[:-1], out=offsets[1:])
+    datas.append(_PADDING)
     return FrameBatch(
         b"".join(datas), offsets, caplen,
         np.fromiter((f[3] for f in frames), dtype=np.int64, count=count),
