@@ -13,13 +13,14 @@ import numpy as np
 from shardbeat.capture.batch import FrameBatch
 from shardbeat.decode.batch import Columns
 from shardbeat.decode.shard import _mix_np
-from shardbeat.flows.table import FirstPacket, FlowTable
+from shardbeat.flows.table import KEY_DTYPE, FirstPacket, FlowTable
 from shardbeat.worker_packets import addresses
 
 
 def _canonical(c: Columns, rows: np.ndarray, macs: bool) -> tuple[np.ndarray, list]:
-    """(is the sender endpoint A, key columns: proto, vlan, version, A ip hi/lo, port,
-    mac, then B's) for `rows` of the columns, ordered as FlowTable.key_of orders them."""
+    """(is the sender endpoint A, key columns in `KEY_DTYPE` order: proto, version,
+    vlan + 1, A's ip hi/lo, port and mac, then B's) for `rows` of the columns, the
+    endpoints ordered as FlowTable.key_of orders them."""
     s_hi, s_lo, d_hi, d_lo = c.src_hi[rows], c.src_lo[rows], c.dst_hi[rows], c.dst_lo[rows]
     sp, dp = c.sport[rows], c.dport[rows]
     zero = np.zeros(len(rows), dtype=np.int64)
@@ -31,7 +32,7 @@ def _canonical(c: Columns, rows: np.ndarray, macs: bool) -> tuple[np.ndarray, li
     (ah, bh), (al, bl) = pick(s_hi, d_hi), pick(s_lo, d_lo)
     (ap, bp), (am, bm) = pick(sp, dp), pick(sm, dm)
     vlan = np.where(c.has_vlan[rows], c.vlan[rows] + 1, 0)  # 0: untagged
-    return a, [c.proto[rows], vlan, c.version[rows], ah, al, ap, am, bh, bl, bp, bm]
+    return a, [c.proto[rows], c.version[rows], vlan, ah, al, ap, am, bh, bl, bp, bm]
 
 
 def group_rows(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -67,13 +68,11 @@ def account_batch(table: FlowTable, c: Columns, rows: np.ndarray, batch: FrameBa
     all_bytes = np.bincount(inverse, weights=size, minlength=groups)
     last = np.full(groups, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, inverse, c.ts[rows])
-    keys = [(proto, (vlan - 1,) if vlan else (), version, ah << 64 | al, ap, am,
-             bh << 64 | bl, bp, bm)
-            for proto, vlan, version, ah, al, ap, am, bh, bl, bp, bm
-            in zip(*(col[first].tolist() for col in cols))]
+    keys = _keys(cols, first)
     has = table.has
     new = [g for g, key in enumerate(keys) if not has(key)]
-    firsts = dict(zip(new, _first_packets(batch, c, rows[first[new]], keys, new)))
+    firsts = dict(zip(new, _first_packets(batch, c, rows[first[new]],
+                                          [col[first[new]].tolist() for col in cols[:3]])))
     a_packets = a_packets.astype(np.int64).tolist()
     a_bytes = a_bytes.astype(np.int64).tolist()
     all_bytes = all_bytes.astype(np.int64).tolist()
@@ -84,17 +83,26 @@ def account_batch(table: FlowTable, c: Columns, rows: np.ndarray, batch: FrameBa
         account(key, a_first, (a_pk, a_by, n_pk - a_pk, n_by - a_by), last_ns, get(g))
 
 
-def _first_packets(batch: FrameBatch, c: Columns, rows: np.ndarray, keys: list[tuple],
-                   groups: list[int]) -> list[FirstPacket]:
-    """What a new flow keeps of its first packet, for the first rows of new flows; the
-    same values the scalar decoder's Packet carries (tested)."""
+def _keys(cols: list[np.ndarray], first: np.ndarray) -> list[bytes]:
+    """The table keys (`KEY_DTYPE` bytes) of the groups whose first rows are `first`."""
+    rec = np.empty(len(first), dtype=KEY_DTYPE)
+    for name, col in zip(KEY_DTYPE.names, cols):
+        rec[name] = col[first]
+    raw, size = rec.tobytes(), KEY_DTYPE.itemsize
+    return [raw[i:i + size] for i in range(0, len(raw), size)]
+
+
+def _first_packets(batch: FrameBatch, c: Columns, rows: np.ndarray,
+                   head: list[list[int]]) -> list[FirstPacket]:
+    """What a new flow keeps of its first packet, for the first rows of new flows (`head`:
+    their protocol, IP version and VLAN + 1); the values the scalar decoder's Packet
+    carries (tested)."""
     data = batch.data
     out = []
-    for frame, l3, ts, sport, dport, g in zip(
+    for frame, l3, ts, sport, dport, proto, version, vlan in zip(
             batch.offsets[c.idx[rows]].tolist(), c.l3[rows].tolist(), c.ts[rows].tolist(),
-            c.sport[rows].tolist(), c.dport[rows].tolist(), groups):
-        proto, vlans, version = keys[g][:3]
+            c.sport[rows].tolist(), c.dport[rows].tolist(), *head):
         src_ip, dst_ip = addresses(data, l3, version)
-        out.append((ts, proto, vlans, data[frame + 6:frame + 12], data[frame:frame + 6],
-                    src_ip, dst_ip, sport, dport))
+        out.append((ts, proto, (vlan - 1,) if vlan else (), data[frame + 6:frame + 12],
+                    data[frame:frame + 6], src_ip, dst_ip, sport, dport))
     return out
