@@ -15,8 +15,8 @@ differ from the spec's, and ours follow the spec.
 
 from __future__ import annotations
 
-import base64
 import hashlib
+from binascii import b2a_base64
 import struct
 
 _HEADER = struct.Struct("!H")
@@ -64,4 +64,4 @@ def community_id_v1(proto: int, src_ip: bytes, dst_ip: bytes, src_port: int = 0,
         tail = _PROTO_ONLY.pack(proto)
     digest = hashlib.sha1(_HEADER.pack(seed) + src_ip + dst_ip + tail,
                           usedforsecurity=False).digest()
-    return "1:" + base64.b64encode(digest).decode("ascii")
+    return "1:" + b2a_base64(digest, newline=False).decode("ascii")

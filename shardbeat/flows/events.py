@@ -20,6 +20,7 @@ UDP and ICMP get neither.
 from __future__ import annotations
 
 import base64
+from binascii import b2a_base64
 from functools import lru_cache
 from typing import Any
 
@@ -108,7 +109,7 @@ def common_flow_id(proto: int, src: tuple[bytes, bytes, int],
         src_port, dst_port = dst_port, src_port
     raw = b"".join((_COMMON_META[proto], src_mac, dst_mac, src_ip, dst_ip,
                     (src_port | dst_port << 16).to_bytes(4, "little")))
-    return base64.b64encode(raw).decode("ascii").rstrip("=")
+    return b2a_base64(raw, newline=False).decode("ascii").rstrip("=")
 
 
 def _swapped(pairs: tuple[tuple[bytes, bytes], ...]) -> bool:

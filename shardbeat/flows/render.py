@@ -15,7 +15,6 @@ them equal).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from shardbeat.flows.community_id import community_id_v1
@@ -38,23 +37,33 @@ class ReportLines:
 
     def __init__(self, tail: bytes) -> None:
         self._tail = tail
-        self._head = lru_cache(maxsize=8)(_head)
+
+    def lines(self, flows: list[Any], report_ns: int, final: bool) -> list[bytes]:
+        """The reports of `flows` at `report_ns`; one loop, as a pass reports thousands."""
+        head = _head(report_ns, final)
+        final_text = _FINAL[final]
+        out = []
+        append = out.append
+        for flow in flows:
+            template = flow.template
+            if template is None:
+                if flow.icmp or not flow.dst_seen:
+                    append(encoded_flow_report(flow, report_ns, final) + self._tail)
+                    continue
+                template = flow.template = self._template(flow)
+            last_ns = flow.last_ns
+            if flow.end_ns != last_ns:
+                flow.end_ns = last_ns
+                flow.end_text = timestamp_ns(last_ns).encode()
+            src_bytes, src_packets = flow.src_bytes, flow.src_packets
+            dst_bytes, dst_packets = flow.dst_bytes, flow.dst_packets
+            append(head + template % (
+                flow.end_text, last_ns - flow.first_ns, final_text, src_bytes, src_packets,
+                dst_bytes, dst_packets, src_bytes + dst_bytes, src_packets + dst_packets))
+        return out
 
     def line(self, flow: Any, report_ns: int, final: bool) -> bytes:
-        template = flow.template
-        if template is None:
-            if flow.icmp or not flow.dst_seen:
-                return encoded_flow_report(flow, report_ns, final) + self._tail
-            template = flow.template = self._template(flow)
-        last_ns = flow.last_ns
-        if flow.end_ns != last_ns:
-            flow.end_ns = last_ns
-            flow.end_text = timestamp_ns(last_ns).encode()
-        src_bytes, src_packets = flow.src_bytes, flow.src_packets
-        dst_bytes, dst_packets = flow.dst_bytes, flow.dst_packets
-        return self._head(report_ns, final) + template % (
-            flow.end_text, last_ns - flow.first_ns, _FINAL[final], src_bytes, src_packets,
-            dst_bytes, dst_packets, src_bytes + dst_bytes, src_packets + dst_packets)
+        return self.lines([flow], report_ns, final)[0]
 
     def _template(self, flow: Any) -> bytes:
         if flow.src_mac and flow.dst_mac and not flow.vlans and len(flow.src_ip) == 4 \

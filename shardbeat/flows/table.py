@@ -262,9 +262,9 @@ class FlowTable:
 
     def _report_all(self, flows: list[Flow], report_ns: int, final: bool) -> None:
         if self._lines is not None:
-            sink, line = self._sink, self._lines.line
-            for flow in flows:
-                sink(line(flow, report_ns, final))
+            sink = self._sink
+            for line in self._lines.lines(flows, report_ns, final):
+                sink(line)
         else:
             publish = self._publish
             for flow in flows:
