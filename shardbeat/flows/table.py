@@ -34,6 +34,7 @@ _NS = 1_000_000_000
 # At the cap, evict this fraction of the table at once: a flood of new flows then costs one
 # scan of the table per max_flows/64 new flows instead of one per new flow.
 _EVICT_SHARE = 64
+_LINES_AT_ONCE = 256
 
 
 # What a flow keeps of its first packet: (ts, proto, vlans, src_mac, dst_mac, src_ip, dst_ip,
@@ -262,9 +263,11 @@ class FlowTable:
 
     def _report_all(self, flows: list[Flow], report_ns: int, final: bool) -> None:
         if self._lines is not None:
-            sink = self._sink
-            for line in self._lines.lines(flows, report_ns, final):
-                sink(line)
+            sink, lines = self._sink, self._lines.lines
+            # A few hundred at a time: a pass's lines at once would be tens of megabytes.
+            for lo in range(0, len(flows), _LINES_AT_ONCE):
+                for line in lines(flows[lo:lo + _LINES_AT_ONCE], report_ns, final):
+                    sink(line)
         else:
             publish = self._publish
             for flow in flows:
