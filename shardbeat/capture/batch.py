@@ -9,6 +9,7 @@ link types) comes from the general reader and is packed into the same shape.
 
 from __future__ import annotations
 
+import os
 import struct
 from typing import Iterator
 
@@ -86,29 +87,38 @@ def _fast_pcap_header(path: str) -> tuple[int, int, int] | None:
 def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
                   n: int) -> Iterator[FrameBatch]:
     mul, linktype, max_record = fast
-    with open(path, "rb") as f:
-        f.seek(24)
-        carry, total, base, corrupt = b"", 0, 24, False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        pos, total, corrupt, want, tail = 24, 0, False, _READ, False
         while not corrupt:
-            chunk = f.read(_READ)
-            data = b"".join((carry, chunk, _PADDING))
-            starts, consumed, corrupt = _locate(data, len(data) - PAD, max_record)
-            base += consumed
+            # Each read starts at a record boundary (the first record not yet taken), so
+            # no partial record is carried over and joined: that copy cost as much as
+            # the read. The last PAD bytes of a window are left to the next one, so that
+            # every frame taken has padding after it, except at the end of the file.
+            data = os.pread(fd, want, pos)
+            tail = len(data) < want
+            if tail:
+                data += _PADDING
+            starts, end, corrupt = _locate(data, len(data) - PAD, max_record)
+            pos += end
             total += len(starts)
             for lo in range(0, len(starts), n):
                 batch = _gather(data, starts[lo:lo + n], mul, linktype)
-                batch.file_offset = base
+                batch.file_offset = pos
                 yield batch
-            carry = data[consumed:len(data) - PAD]
-            if not chunk and not len(starts):
+            if tail and not len(starts):
                 break
+            want = _READ if len(starts) else want * 2  # a record longer than the window
         reader.packets = total
         if corrupt:
-            reader.problem = (f"capture corrupt at byte {base}: record length is implausible;"
-                              f" {total} packets read")
-        elif carry:
-            reader.problem = (f"capture truncated at byte {base}: last record cut short; "
+            length = _INCL(data, end + 8)[0]
+            reader.problem = (f"capture corrupt at byte {pos}: record length {length} is "
+                              f"implausible; {total} packets read")
+        elif len(data) - PAD > end:
+            reader.problem = (f"capture truncated at byte {pos}: last record cut short; "
                               f"{total} packets read")
+    finally:
+        os.close(fd)
 
 
 _INCL = struct.Struct("<I").unpack_from
