@@ -11,9 +11,10 @@ would (eviction at `max_flows` excepted: that cap is per worker).
 
 The key is protocol, IP version, VLANs and both endpoints (ip, port, mac), packed into
 bytes with the endpoints in a canonical order, so both directions meet in one entry. MACs
-take part as in Packetbeat unless `allow_mismatched_eth`. ICMP has no ports (Packetbeat 8 keys ICMP flows by address
-only too). The flow's source is the sender of its first packet. Bytes are wire lengths of
-the frames (`Packet.frame_len`), as Packetbeat adds the capture's original length.
+take part as in Packetbeat unless `allow_mismatched_eth`. ICMP has no ports (Packetbeat 8
+keys ICMP flows by address only too). The flow's source is the sender of its first packet.
+Bytes are wire lengths of the frames (`Packet.frame_len`), as Packetbeat adds the capture's
+original length.
 """
 
 from __future__ import annotations
