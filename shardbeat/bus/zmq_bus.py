@@ -1,11 +1,11 @@
 """The event bus between workers and the process that writes events out.
 
-Workers PUSH msgpack batches of already-encoded events; one PULL socket gathers them. A
-batch is `[shard, ndjson, count]`: the events joined by newlines (orjson never writes a raw
+Workers PUSH batches of already-encoded events; one PULL socket gathers them. A batch is
+two frames, msgpack `[shard, count]` and the events joined by newlines (orjson never writes a raw
 newline inside an event, so the framing is unambiguous), which the gathering process can
 write out as it is, and which a publisher can split; joining happens in the workers, which
-run in parallel, not in the one process that gathers them. A worker's last message is
-`[shard, None, counters]`, so the receiver knows every worker finished and can report what
+run in parallel, not in the one process that gathers them. A worker's last message is one frame,
+msgpack `[shard, None, counters]`, so the receiver knows every worker finished and can report what
 each counted. Live workers must never block on the bus (a full bus is a counted
 drop); replay blocks instead, since there nothing is lost by waiting.
 """
@@ -43,12 +43,16 @@ class BusSender:
     def flush(self) -> None:
         if not self._batch:
             return
-        blob = b"\n".join(self._batch) + b"\n"
+        count = len(self._batch)
+        self._batch.append(b"")  # the last event's newline
+        blob = b"\n".join(self._batch)
         try:
-            self._sock.send(msgpack.packb([self._shard, blob, len(self._batch)]),
-                            self._flags)
+            # The events travel as their own frame, not inside msgpack: neither side
+            # copies them again (they are a replay's whole output, hundreds of MB).
+            self._sock.send_multipart([msgpack.packb([self._shard, count]), blob],
+                                      self._flags, copy=False)
         except zmq.Again:
-            self.dropped += len(self._batch)
+            self.dropped += count
         self._batch, self._size = [], 0
 
     def close(self, counters: dict[str, int]) -> None:
@@ -68,8 +72,9 @@ class BusReceiver:
 
     def messages(self, shards: int, alive=lambda: True, poll_ms: int = 200
                  ) -> Iterator[tuple[int, tuple[bytes, int] | None, dict | None]]:
-        """Yield (shard, (ndjson, count), None) batches, then (shard, None, counters) once
-        per worker, until every worker said it is done or `alive()` turns false."""
+        """Yield (shard, (ndjson, count), None) batches (ndjson: a buffer over the received
+        frame, not a copy), then (shard, None, counters) once per worker, until every
+        worker said it is done or `alive()` turns false."""
         done = 0
         grace = 0
         while done < shards:
@@ -81,12 +86,13 @@ class BusReceiver:
                     if grace > LOST_AFTER_POLLS:
                         return
                 continue
-            msg = msgpack.unpackb(self._sock.recv())
-            if msg[1] is None:
+            frames = self._sock.recv_multipart(copy=False)
+            head = msgpack.unpackb(frames[0].bytes)
+            if len(frames) == 1:
                 done += 1
-                yield msg[0], None, msg[2]
+                yield head[0], None, head[2]
             else:
-                yield msg[0], (msg[1], msg[2]), None
+                yield head[0], (frames[1].buffer, head[1]), None
 
     def close(self) -> None:
         self._sock.close(linger=0)
