@@ -47,22 +47,20 @@ class StreamFeeder:
                 return
             self._feed_buffer(ts)
             return
-        if self._skip is not None and self._skipped(len(data), ts):
-            return
+        skip = self._skip
+        if skip is not None:
+            try:
+                if skip(self.state, self.direction, len(data), ts):
+                    return  # taken by length: no view, no Progress, no framing
+            except Exception:  # as a crash in feed() would be: the bytes are lost
+                self._crashed()
+                self._lose_sync(len(data))
+                return
         view = memoryview(data)
         done = self._run(view, ts)
         if done is not None and done < len(view):
             self.buf += view[done:]
             self._check_limit()
-
-    def _skipped(self, nbytes: int, ts: int) -> bool:
-        """Whether the parser took `nbytes` by length: no view, no Progress, no framing."""
-        try:
-            return self._skip(self.state, self.direction, nbytes, ts)
-        except Exception:  # as a crash in feed() would: this direction's bytes are lost
-            self._crashed()
-            self._lose_sync(nbytes)
-            return True
 
     def gap(self, nbytes: int) -> None:
         """A hole of `nbytes` precedes the next data: what is buffered cannot be completed

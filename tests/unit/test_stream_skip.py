@@ -173,3 +173,30 @@ def _with_state(state) -> random.Random:
     rng = random.Random()
     rng.setstate(state)
     return rng
+
+
+def test_a_skip_that_raises_costs_what_a_feed_that_raises_costs():
+    """A parser bug in `skip` loses the direction's sync, counted as a crash, exactly as
+    the same bug in `feed` would; the worker goes on."""
+
+    class SkipCrashes(HttpParser):
+        def skip(self, st, direction, nbytes, ts):
+            if super().skip(st, direction, nbytes, ts):
+                raise ValueError("parser bug")
+            return False
+
+    class FeedCrashes(FramingOnly):
+        def feed(self, st, data, direction, ts):
+            if HttpParser.skip(self, st, direction, len(data), ts):
+                raise ValueError("parser bug")
+            return super().feed(st, data, direction, ts)
+
+    pkts = [(CLIENT, SERVER, 1, request(), _ACK | _PSH)]
+    resp = response(body=b"q" * 4000) + response(body=b"r" * 10)
+    pkts += [(SERVER, CLIENT, 100 + s, d, _ACK | _PSH) for s, d in
+             ((pos, resp[pos:pos + 1460]) for pos in range(0, len(resp), 1460))]
+    pkts.append((CLIENT, SERVER, 1 + len(request()), request(), _ACK | _PSH))
+    results = [_replay(cls, HttpConfig(), pkts, random.Random(1))
+               for cls in (SkipCrashes, FeedCrashes)]
+    assert results[0] == results[1]
+    assert results[0][1]["http_parser_crashes"] == 1
