@@ -41,10 +41,12 @@ class Pipeline:
         udp = (proto == _UDP) & (self._udp_ports[sport] | self._udp_ports[dport])
         return rows[tcp | udp]
 
-    def dispatch_streams(self, pkts: list) -> int:
-        """TCP and UDP packets whose flows were already counted (batch path), in order:
-        streams only. One that raises is skipped, not the rest: returns how many did.
-        A list per call rather than a packet, so the loop costs no call per packet."""
+    def dispatch_streams(self, pkts: Any) -> int:
+        """TCP and UDP packets (any iterable) whose flows were already counted (batch
+        path), in order, to the streams only. One that raises is skipped, not the rest:
+        returns how many did.
+        Many per call rather than one, so the loop costs no call per packet; each is
+        dispatched before the next is drawn, so `pkts` may be lazy and see the effect."""
         tcp, udp = self.tcp.on_packet, self.udp.on_packet
         errors = 0
         for pkt in pkts:

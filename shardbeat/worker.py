@@ -29,7 +29,7 @@ from shardbeat.decode.shard import shard_of, shard_of_columns
 from shardbeat.flows.batch import account_batch, group_rows
 from shardbeat.metrics.counters import Counters
 from shardbeat.pipeline import Pipeline, build_pipeline
-from shardbeat.worker_packets import addresses, packets_from_columns, stream_packets
+from shardbeat.worker_packets import StreamRows, addresses, packets_from_columns
 
 TICK_NS = 1_000_000_000
 _TCP = 6
@@ -178,16 +178,18 @@ class _BatchPlan:
             tcp.touch((src, dst, vlans) if src < dst else (dst, src, vlans), ts)
 
     def _per_packet(self, frames: np.ndarray, rows: np.ndarray) -> None:
-        """In frame order: each run of batch-decoded rows goes to the streams as one list,
-        each scalar frame (-1) between runs is decoded and dispatched on its own."""
+        """In frame order: each run of batch-decoded rows goes to the streams as one
+        stream of packets (body segments a parser skips taken by length on the way, never
+        built), each scalar frame (-1) between runs is decoded and dispatched on its own."""
         worker = self.worker
-        built = stream_packets(self.batch, self.cols, rows[rows >= 0])
+        built = StreamRows(self.batch, self.cols, rows[rows >= 0])
+        skip = worker.pipeline.tcp.skip_segment
         scalar = np.flatnonzero(rows < 0).tolist()
-        done = 0  # packets of `built` dispatched so far
+        done = 0  # rows of `built` dispatched so far
         for nth, at in enumerate(scalar + [len(rows)]):
             upto = at - nth  # the rows before `at`, less the scalar frames among them
             if upto > done:
-                errors = worker.pipeline.dispatch_streams(built[done:upto])
+                errors = worker.pipeline.dispatch_streams(built.packets(done, upto, skip))
                 if errors:
                     worker.counters.inc("worker_packet_errors", errors)
                 done = upto

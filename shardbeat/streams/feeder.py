@@ -47,20 +47,27 @@ class StreamFeeder:
                 return
             self._feed_buffer(ts)
             return
-        skip = self._skip
-        if skip is not None:
-            try:
-                if skip(self.state, self.direction, len(data), ts):
-                    return  # taken by length: no view, no Progress, no framing
-            except Exception:  # as a crash in feed() would be: the bytes are lost
-                self._crashed()
-                self._lose_sync(len(data))
-                return
+        if self._skip is not None and self.skip(len(data), ts):
+            return
         view = memoryview(data)
         done = self._run(view, ts)
         if done is not None and done < len(view):
             self.buf += view[done:]
             self._check_limit()
+
+    def skip(self, nbytes: int, ts: int) -> bool:
+        """The next `nbytes` in-order bytes by their length only: True when the parser
+        took them so (no view, no Progress, no framing), as `push` of them would have
+        ended; False, with nothing changed, when they must be pushed."""
+        skip = self._skip
+        if skip is None or self.buf or not self.in_sync:
+            return False
+        try:
+            return skip(self.state, self.direction, nbytes, ts)
+        except Exception:  # as a crash in feed() would be: the bytes are lost
+            self._crashed()
+            self._lose_sync(nbytes)
+            return True
 
     def gap(self, nbytes: int) -> None:
         """A hole of `nbytes` precedes the next data: what is buffered cannot be completed

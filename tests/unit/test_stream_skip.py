@@ -1,7 +1,8 @@
 """Body segments taken by their length (the parser's optional `skip`, offered by the stream
-layer) end exactly as framing them would: same events, same counters, under every TCP
-anomaly the tracker handles (retransmissions, overlaps, reordering, holes, FIN and RST
-mid-body, idle expiry) and every HTTP shape (length, chunked, close-delimited, HEAD/204/304,
+layer, or by the tracker's skip_segment before any Packet is built) end exactly as framing
+them would: same events, same counters, under every TCP anomaly the tracker handles
+(retransmissions, overlaps, reordering, holes, FIN and RST mid-body, idle expiry) and
+every HTTP shape (length, chunked, close-delimited, HEAD/204/304,
 upgrades, kept bodies, oversize messages, pipelining).
 
 The specification is the same parser with `skip` always declining: every byte framed."""
@@ -95,33 +96,46 @@ def _packets(rng: random.Random) -> list:
                                   (SERVER, CLIENT, sseq, b"", _SYN | _ACK)]
     cseq, sseq = cseq + 1, sseq + 1
     disturbed = rng.random() < 0.5
+    boundaries: list[int] = []  # where the server's segments start
     for requ, resp in _exchanges(rng):
         for src, dst, seq, data in ((CLIENT, SERVER, cseq, requ), (SERVER, CLIENT, sseq, resp)):
             segs = _segments(data, seq, rng)
             for s, d in (_disturb(segs, rng) if disturbed else segs):
                 pkts.append((src, dst, s, d, _ACK | _PSH))
+            boundaries += [s for s, _ in segs] if src == SERVER else []
         cseq, sseq = cseq + len(requ), sseq + len(resp)
-    ending = rng.randrange(4)
+    ending = rng.randrange(5)
     if ending == 1:
         pkts.insert(rng.randrange(len(pkts) + 1), (SERVER, CLIENT, sseq, b"", _FIN | _ACK))
     elif ending == 2:
         pkts.insert(rng.randrange(len(pkts) + 1), (CLIENT, SERVER, cseq, b"", _RST))
+    elif ending == 4 and boundaries:  # a FIN that says the stream ends early, mid-body
+        fin_at = rng.choice(boundaries)
+        pkts.insert(rng.randrange(len(pkts) + 1), (SERVER, CLIENT, fin_at, b"", _FIN | _ACK))
     elif ending == 3:
         pkts += [(CLIENT, SERVER, cseq, b"", _FIN | _ACK), (SERVER, CLIENT, sseq, b"", _FIN | _ACK)]
     return pkts
 
 
-def _replay(parser_class, config: HttpConfig, pkts: list, rng: random.Random):
+def _replay(parser_class, config: HttpConfig, pkts: list, rng: random.Random,
+            offer: bool = False):
+    """Events and counters of `pkts` through a tracker; with `offer`, every data segment
+    without SYN/FIN/RST goes to skip_segment first, as the batch path does."""
     events: list[dict] = []
     counters = Counters()
     parser = parser_class(config, ParserEnv(events.append, counters))
-    tracker = TcpTracker({SERVER[1]: parser}, TcpConfig(max_ooo_segments=3), counters)
+    tracker = TcpTracker({SERVER[1]: parser},
+                         TcpConfig(max_ooo_segments=3, idle_timeout=10.0), counters)
     ts = 0
     for (src, dst, seq, data, flags), pause in zip(pkts, rng.choices(
-            (MS, MS, MS, 5_000 * MS, 40_000 * MS), k=len(pkts))):
+            (MS, MS, MS, 6_000 * MS, 40_000 * MS), k=len(pkts))):
         ts += pause
         if pause > MS:
             tracker.tick(ts)
+        if offer and data and not flags & (_SYN | _FIN | _RST):
+            key = (src, dst, ()) if src < dst else (dst, src, ())
+            if tracker.skip_segment(key, src, seq, len(data), ts):
+                continue
         tracker.on_packet(seg(src, dst, seq, data, flags, ts))
     tracker.flush(ts + MS)
     return events, counters.snapshot()
@@ -144,6 +158,8 @@ def test_skipping_by_length_publishes_what_framing_publishes(name):
         general = _replay(FramingOnly, config, pkts, _with_state(timing))
         fast = _replay(HttpParser, config, pkts, _with_state(timing))
         assert fast == general, case
+        offered = _replay(HttpParser, config, pkts, _with_state(timing), offer=True)
+        assert offered == general, case
         skipped += bool(general[0])
     assert skipped > 100  # the cases did publish
 

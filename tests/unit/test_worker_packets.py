@@ -57,3 +57,32 @@ def test_synthetic_shapes_read_alike(tmp_path):
 @pytest.mark.skipif(not PCAPS.is_dir(), reason="Packetbeat's captures are absent")
 def test_packetbeat_captures_read_alike():
     assert sum(_check(path) for path in all_pcaps()) > 1000
+
+
+def test_body_segments_taken_by_length_in_the_batch_path_publish_what_packets_do():
+    """Two keep-alive connections interleaved, bodies over many segments, one segment
+    retransmitted and one pair swapped: the batch path (which takes body segments by
+    length before building packets) publishes what the frame-by-frame path does."""
+    from tests.protocols.test_http_driver import request, response
+    from tests.unit.test_batch_equivalence import batched, frame_by_frame
+
+    conns = []
+    for n, sport in enumerate((41000, 41001)):
+        resp = b"".join(response(body=bytes([65 + i]) * (3000 + 1000 * i + n))
+                        for i in range(4))
+        requ = request() * 4
+        segs = [(sport, 80, 1 + pos, requ[pos:pos + 1460]) for pos in range(0, len(requ), 1460)]
+        segs += [(80, sport, 7 + pos, resp[pos:pos + 1460]) for pos in range(0, len(resp), 1460)]
+        conns.append(segs)
+    conns[0].insert(5, conns[0][4])  # a retransmission
+    conns[1][6], conns[1][7] = conns[1][7], conns[1][6]  # out of order
+    frames, ts = [], 1_700_000_000 * 10**9
+    for a, b in zip(*conns):
+        for sport, dport, seq, data in (a, b):
+            ts += 1_000_000
+            src, dst = ("10.0.0.1", "10.0.0.2") if dport == 80 else ("10.0.0.2", "10.0.0.1")
+            frame = eth(ipv4(tcp(data, sport=sport, dport=dport, seq=seq), src=src, dst=dst))
+            frames.append((ts, 1, frame, len(frame)))
+    events, counters = batched(frames)
+    assert (events, counters) == frame_by_frame(frames)
+    assert len(events) >= 6
