@@ -178,9 +178,9 @@ class _BatchPlan:
             tcp.touch((src, dst, vlans) if src < dst else (dst, src, vlans), ts)
 
     def _per_packet(self, frames: np.ndarray, rows: np.ndarray) -> None:
-        """In frame order: each run of batch-decoded rows goes to the streams as one
-        stream of packets (body segments a parser skips taken by length on the way, never
-        built), each scalar frame (-1) between runs is decoded and dispatched on its own."""
+        """In frame order: each run of batch-decoded rows is drawn lazily by
+        dispatch_streams (a body segment its parser skips is taken by length on the way
+        and never built); each scalar frame (-1) between runs is decoded on its own."""
         worker = self.worker
         built = StreamRows(self.batch, self.cols, rows[rows >= 0])
         skip = worker.pipeline.tcp.skip_segment
