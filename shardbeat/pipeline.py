@@ -41,12 +41,23 @@ class Pipeline:
         udp = (proto == _UDP) & (self._udp_ports[sport] | self._udp_ports[dport])
         return rows[tcp | udp]
 
-    def dispatch_streams(self, pkt: Any) -> None:
-        """A packet whose flow was already counted (batch path): streams only."""
-        if pkt.proto == _TCP:
-            self.tcp.on_packet(pkt)
-        else:
-            self.udp.on_packet(pkt)
+    def dispatch_streams(self, pkts: Any) -> int:
+        """TCP and UDP packets (any iterable) whose flows were already counted (batch
+        path), in order, to the streams only. One that raises is skipped, not the rest:
+        returns how many did.
+        Many per call rather than one, so the loop costs no call per packet; each is
+        dispatched before the next is drawn, so `pkts` may be lazy and see the effect."""
+        tcp, udp = self.tcp.on_packet, self.udp.on_packet
+        errors = 0
+        for pkt in pkts:
+            try:
+                if pkt.proto == _TCP:
+                    tcp(pkt)
+                else:
+                    udp(pkt)
+            except Exception:
+                errors += 1
+        return errors
 
     def dispatch(self, pkt: Any) -> None:
         if self.flows is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import orjson
@@ -29,7 +29,7 @@ from shardbeat.decode.shard import shard_of, shard_of_columns
 from shardbeat.flows.batch import account_batch, group_rows
 from shardbeat.metrics.counters import Counters
 from shardbeat.pipeline import Pipeline, build_pipeline
-from shardbeat.worker_packets import addresses, packets_from_columns
+from shardbeat.worker_packets import StreamRows, addresses, packets_from_columns
 
 TICK_NS = 1_000_000_000
 _TCP = 6
@@ -177,24 +177,36 @@ class _BatchPlan:
             tcp.touch((src, dst, vlans) if src < dst else (dst, src, vlans), ts)
 
     def _per_packet(self, frames: np.ndarray, rows: np.ndarray) -> None:
+        """In frame order: each run of batch-decoded rows is drawn lazily by
+        dispatch_streams (a body segment its parser skips is taken by length on the way
+        and never built); each scalar frame (-1) between runs is decoded on its own."""
+        worker = self.worker
+        built = StreamRows(self.batch, self.cols, rows[rows >= 0])
+        skip = worker.pipeline.tcp.skip_segment
+        scalar = np.flatnonzero(rows < 0).tolist()
+        done = 0  # rows of `built` dispatched so far
+        for nth, at in enumerate(scalar + [len(rows)]):
+            upto = at - nth  # the rows before `at`, less the scalar frames among them
+            if upto > done:
+                errors = worker.pipeline.dispatch_streams(built.packets(done, upto, skip))
+                if errors:
+                    worker.counters.inc("worker_packet_errors", errors)
+                done = upto
+            if at < len(rows):
+                self._scalar(int(frames[at]))
+
+    def _scalar(self, i: int) -> None:
+        """A frame of unusual shape: decoded on its own, then dispatched whole."""
         worker, batch = self.worker, self.batch
-        pipeline, counters = worker.pipeline, worker.counters
-        fast = rows[rows >= 0]
-        built: Iterator = iter(packets_from_columns(batch, self.cols, fast.tolist()))
-        decode = worker._decoder.decode
-        shards, shard = worker.shards, worker.shard
-        for i, row in zip(frames.tolist(), rows.tolist()):
-            try:
-                if row >= 0:
-                    pipeline.dispatch_streams(next(built))
-                    continue
-                pkt = decode(int(batch.ts[i]), int(batch.linktype[i]), batch.frame(i),
-                             int(batch.wirelen[i]))
-                if pkt is None or (shards > 1 and shard_of(pkt, shards) != shard):
-                    continue
-                pipeline.dispatch(pkt)
-            except Exception:
-                counters.inc("worker_packet_errors")
+        try:
+            pkt = worker._decoder.decode(int(batch.ts[i]), int(batch.linktype[i]),
+                                         batch.frame(i), int(batch.wirelen[i]))
+            if pkt is None or (worker.shards > 1
+                               and shard_of(pkt, worker.shards) != worker.shard):
+                return
+            worker.pipeline.dispatch(pkt)
+        except Exception:
+            worker.counters.inc("worker_packet_errors")
 
 
 def replay_events(path: str, overrides: Iterable[str] = (), config_path: str | None = None,

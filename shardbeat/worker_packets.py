@@ -3,17 +3,28 @@
 The scalar decoder would produce the same Packet from the same frame (tested); building
 from columns skips re-reading the headers. Payloads are `bytes` slices of the batch, as
 the scalar decoder makes them, so a kept payload does not pin the batch buffer.
+
+Most of these packets only pass through the stream layer, which reads the addresses,
+ports, VLANs, flags, sequence number, payload and time: `stream_packets` fills just those
+(MACs, ACK number and frame length are left unset). Flows need whole packets, and only
+for a flow's first packet: `packets_from_columns` completes them.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
 
 from shardbeat.capture.batch import FrameBatch
 from shardbeat.decode.batch import Columns
 from shardbeat.decode.packet import Packet
 
 _new = Packet.__new__
+
+# What `stream_packets` sets; the rest of Packet.__slots__ only `packets_from_columns` does.
+STREAM_FIELDS = ("ts", "vlans", "ip_version", "src_ip", "dst_ip", "proto", "src_port",
+                 "dst_port", "tcp_flags", "seq", "payload")
 
 
 def addresses(data: bytes, l3: int, version: int) -> tuple[bytes, bytes]:
@@ -25,29 +36,74 @@ def addresses(data: bytes, l3: int, version: int) -> tuple[bytes, bytes]:
     return data[l3 + 8:l3 + 24], data[l3 + 24:l3 + 40]
 
 
+# A TCP segment with any of these is never taken by length (see TcpTracker.skip_segment).
+_SYN_FIN_RST = 0x07
+_TCP = 6
+
+SkipSegment = Callable[[tuple, tuple, int, int, int], bool]
+
+
+class StreamRows:
+    """The stream-bound rows of a batch, their columns read once."""
+
+    __slots__ = ("data", "columns")
+
+    def __init__(self, batch: FrameBatch, c: Columns, rows: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        self.data = batch.data
+        self.columns = [col[rows].tolist() for col in (
+            c.l3, c.ts, c.vlan, c.has_vlan, c.version, c.proto, c.sport, c.dport, c.flags,
+            c.seq, c.pay_start, c.pay_end)]
+
+    def packets(self, lo: int, hi: int, skip: SkipSegment | None = None
+                ) -> Iterator[Packet]:
+        """Packets of rows [lo, hi) with the STREAM_FIELDS only, lazily and in order.
+        With `skip` (TcpTracker.skip_segment), each TCP data segment is first offered
+        to it by length and only built if declined: as the consumer dispatches each
+        packet before asking for the next, a segment is offered exactly when on_packet
+        would have seen it. One loop kept in one piece: it runs for every segment."""
+        data = self.data
+        for (l3, ts, vlan, tagged, version, proto, sport, dport, flags, seq, start,
+             end) in zip(*[col[lo:hi] for col in self.columns]):
+            if version == 4:
+                src_ip, dst_ip = data[l3 + 12:l3 + 16], data[l3 + 16:l3 + 20]
+            else:
+                src_ip, dst_ip = data[l3 + 8:l3 + 24], data[l3 + 24:l3 + 40]
+            vlans = (vlan,) if tagged else ()
+            if skip is not None and proto == _TCP and end > start \
+                    and not flags & _SYN_FIN_RST:
+                src, dst = (src_ip, sport), (dst_ip, dport)
+                key = (src, dst, vlans) if src < dst else (dst, src, vlans)
+                try:
+                    if skip(key, src, seq, end - start, ts):
+                        continue
+                except Exception:  # on_packet meets the same trouble and it is counted
+                    pass
+            p = _new(Packet)
+            p.ts, p.vlans, p.ip_version = ts, vlans, version
+            p.src_ip, p.dst_ip = src_ip, dst_ip
+            p.proto, p.src_port, p.dst_port = proto, sport, dport
+            p.tcp_flags, p.seq = flags, seq
+            p.payload = data[start:end]
+            yield p
+
+
+def stream_packets(batch: FrameBatch, c: Columns, rows: np.ndarray) -> list[Packet]:
+    """Packets of `rows` with the STREAM_FIELDS only."""
+    return list(StreamRows(batch, c, rows).packets(0, len(rows)))
+
+
 def packets_from_columns(batch: FrameBatch, c: Columns, rows: Sequence[int]) -> list[Packet]:
-    if not len(rows):
-        return []
-    take = lambda col: col[rows].tolist()  # noqa: E731
+    """Whole packets of `rows`, every field as the scalar decoder sets it."""
+    rows = np.asarray(rows, dtype=np.int64)
+    out = stream_packets(batch, c, rows)
+    if not out:
+        return out
     data = batch.data
-    frames = batch.offsets[c.idx[rows]].tolist()
-    out = []
-    for (frame, l3, ts, vlan, tagged, version, proto, sport, dport, flags, seq, ack,
-         start, end, flen) in zip(
-            frames, take(c.l3), take(c.ts), take(c.vlan), take(c.has_vlan),
-            take(c.version), take(c.proto), take(c.sport), take(c.dport), take(c.flags),
-            take(c.seq), take(c.ack), take(c.pay_start), take(c.pay_end),
-            take(c.frame_len)):
-        p = _new(Packet)
-        p.ts = ts
-        p.vlans = (vlan,) if tagged else ()
+    for p, frame, ack, flen in zip(out, batch.offsets[c.idx[rows]].tolist(),
+                                   c.ack[rows].tolist(), c.frame_len[rows].tolist()):
         p.dst_mac, p.src_mac = data[frame:frame + 6], data[frame + 6:frame + 12]
-        p.ip_version = version
-        p.src_ip, p.dst_ip = addresses(data, l3, version)
-        p.proto, p.src_port, p.dst_port = proto, sport, dport
-        p.tcp_flags, p.seq, p.ack = flags, seq, ack
-        p.payload = data[start:end]
+        p.ack = ack
         p.icmp_type = p.icmp_code = 0
         p.frame_len = flen
-        out.append(p)
     return out

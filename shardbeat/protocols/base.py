@@ -87,3 +87,14 @@ class Parser(Protocol):
     def expire(self, st: Any, ts: int) -> None: ...
 
     def probe(self, data: memoryview, direction: Direction) -> bool: ...
+
+    # Optional, looked up with getattr (a parser without it loses nothing):
+    #
+    # def skip(self, st, direction, nbytes, ts) -> bool:
+    #     The next `nbytes` in-order bytes of `direction`, by length only: return True
+    #     when the parser has accounted for them exactly as `feed` of those bytes would
+    #     have (it needs none of their content, e.g. inside a body nobody keeps, and
+    #     `feed` would have consumed them all), False with nothing changed otherwise.
+    #     The stream layer offers it only when it would feed those bytes directly (in
+    #     sync, nothing buffered), and feeds them as usual on False.
+

@@ -3,8 +3,10 @@
 The parser says how far it got (`Progress.consumed`) and how many more bytes it needs before
 it can make progress (`Progress.needed`), so a large message is not re-parsed on every
 segment. Data that arrives while nothing is buffered is fed straight from the packet, with
-no copy. A parser that reports `error` has lost sync: its buffer is dropped (counted) and
-later data is offered to `probe()` until a message start is found again.
+no copy; or, when the parser can take it by its length alone (the optional `skip` of
+protocols/base.py: a body segment nobody keeps), it is not even looked at. A parser that
+reports `error` has lost sync: its buffer is dropped (counted) and later data is offered
+to `probe()` until a message start is found again.
 
 Parsers must not keep a memoryview of what they are fed past the call: the buffer behind
 it is reused.
@@ -20,7 +22,7 @@ from shardbeat.protocols.base import Direction, Parser
 
 class StreamFeeder:
     __slots__ = ("parser", "state", "direction", "buf", "want", "in_sync", "limit",
-                 "counters", "name")
+                 "counters", "name", "_skip")
 
     def __init__(self, parser: Parser, state: Any, direction: Direction, limit: int,
                  counters: Counters) -> None:
@@ -33,6 +35,7 @@ class StreamFeeder:
         self.limit = limit
         self.counters = counters
         self.name = parser.name
+        self._skip = getattr(parser, "skip", None)
 
     def push(self, data: Any, ts: int) -> None:
         if not self.in_sync and not self._resync(data):
@@ -44,11 +47,27 @@ class StreamFeeder:
                 return
             self._feed_buffer(ts)
             return
+        if self._skip is not None and self.skip(len(data), ts):
+            return
         view = memoryview(data)
         done = self._run(view, ts)
         if done is not None and done < len(view):
             self.buf += view[done:]
             self._check_limit()
+
+    def skip(self, nbytes: int, ts: int) -> bool:
+        """The next `nbytes` in-order bytes by their length only: True when the parser
+        took them so (no view, no Progress, no framing), as `push` of them would have
+        ended; False, with nothing changed, when they must be pushed."""
+        skip = self._skip
+        if skip is None or self.buf or not self.in_sync:
+            return False
+        try:
+            return skip(self.state, self.direction, nbytes, ts)
+        except Exception:  # as a crash in feed() would be: the bytes are lost
+            self._crashed()
+            self._lose_sync(nbytes)
+            return True
 
     def gap(self, nbytes: int) -> None:
         """A hole of `nbytes` precedes the next data: what is buffered cannot be completed

@@ -106,6 +106,24 @@ class TcpTracker(PortTable):
         if flags & (_FIN | _RST) or half.fin_seq is not None:
             self._ending(key, stream, half, direction, pkt)
 
+    def skip_segment(self, key: tuple, src: tuple, seq: int, nbytes: int, ts: int) -> bool:
+        """A data segment without SYN, FIN or RST (the caller checked), by its length:
+        when it comes next in order on a tracked connection whose parser takes it
+        unseen (a body segment nobody keeps), it only moves the sequence number and the
+        idle clock, with no Packet and no parser call chain. False, with nothing
+        changed, for anything else: the caller then hands the packet to on_packet,
+        which would have ended the same way for a segment taken here."""
+        stream = self._table.get(key)
+        if stream is None:
+            return False
+        half = stream.halves[_TO_SERVER if src == stream.client_key else _TO_CLIENT]
+        if seq != half.next_seq or half.ooo or half.fin_seq is not None \
+                or not half.feeder.skip(nbytes, ts):
+            return False
+        stream.last_ts = ts
+        half.next_seq = (seq + nbytes) & _MASK
+        return True
+
     def touch(self, key: tuple, ts: int) -> None:
         """Bare ACKs of `key` were seen up to `ts`: they change nothing but the idle clock,
         so the batch path counts them here instead of as packets."""

@@ -152,3 +152,13 @@ def test_common_request_lines_read_as_the_regexes_read_them():
             assert (start.method, start.target) == (method, b"/x")
     assert parse_start_line(b"GET /x HTTP/1.1x") is None
     assert parse_start_line(b"G@T /x HTTP/1.1") is None
+
+
+def test_head_end_agrees_with_the_regex_when_a_body_shares_the_window():
+    rng = random.Random(13)
+    for _ in range(5000):
+        head = _noise(rng, rng.randrange(0, 60))
+        body = bytes(rng.choice(b"ab\r\n") for _ in range(rng.randrange(0, 200)))
+        data = head + rng.choice((b"\r\n\r\n", b"\n\n", b"\n\r\n", b"\r\n\n", b"")) + body
+        found = _HEAD_END.search(data)
+        assert head_end(data) == (found.end() if found else -1), data

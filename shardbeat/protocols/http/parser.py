@@ -55,19 +55,13 @@ class HttpParser:
 
     def feed(self, st: HttpState, data: memoryview, direction: Direction,
              ts: int) -> Progress:
-        d = st.dirs[direction]
-        st.last_ts = ts
         size = len(data)
-        if d.closed:
+        d = st.dirs[direction]
+        # A head, a body's last segment: no skip possible, and no call to find that out.
+        if size < d.remaining and self.skip(st, direction, size, ts):
             return _consumed(size)
-        if size < d.remaining and d.phase in _SKIPPING and d.msg.body is None:
-            # Most segments of a keep-alive connection fall inside a body nobody keeps:
-            # skipping one is a subtraction (framing.body_len / chunk_data, undispatched).
-            d.remaining -= size
-            msg = d.msg
-            msg.size += size
-            if d.phase is _CHUNK_DATA:
-                msg.body_bytes += size  # a Content-Length body counted it up front
+        st.last_ts = ts
+        if d.closed:
             return _consumed(size)
         steps = self.framer.steps
         pos = 0
@@ -79,6 +73,23 @@ class HttpParser:
                 return Progress(pos, -done)
             pos += done
         return _consumed(pos)
+
+    def skip(self, st: HttpState, direction: Direction, nbytes: int, ts: int) -> bool:
+        """The optional by-length hook (base.py): most segments of a keep-alive connection
+        fall strictly inside a body nobody keeps, and skipping one is a subtraction
+        (framing.body_len / chunk_data, undispatched). Anything else: False, untouched."""
+        d = st.dirs[direction]
+        if nbytes >= d.remaining or d.phase not in _SKIPPING or d.closed:
+            return False
+        msg = d.msg
+        if msg.body is not None:
+            return False
+        st.last_ts = ts
+        d.remaining -= nbytes
+        msg.size += nbytes
+        if d.phase is _CHUNK_DATA:
+            msg.body_bytes += nbytes  # a Content-Length body counted it up front
+        return True
 
     def gap(self, st: HttpState, direction: Direction, nbytes: int) -> None:
         d = st.dirs[direction]
