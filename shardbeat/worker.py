@@ -29,7 +29,7 @@ from shardbeat.decode.shard import shard_of, shard_of_columns
 from shardbeat.flows.batch import account_batch, group_rows
 from shardbeat.metrics.counters import Counters
 from shardbeat.pipeline import Pipeline, build_pipeline
-from shardbeat.worker_packets import StreamRows, addresses, packets_from_columns
+from shardbeat.worker_packets import StreamRows, addresses
 
 TICK_NS = 1_000_000_000
 _TCP = 6

@@ -6,13 +6,13 @@ the scalar decoder makes them, so a kept payload does not pin the batch buffer.
 
 Most of these packets only pass through the stream layer, which reads the addresses,
 ports, VLANs, flags, sequence number, payload and time: `stream_packets` fills just those
-(MACs, ACK number and frame length are left unset). Flows need whole packets, and only
-for a flow's first packet: `packets_from_columns` completes them.
+(MACs, ACK number and frame length are left unset). Flows take what they keep of a new
+flow's first packet straight from the columns (`flows.batch`).
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from shardbeat.decode.packet import Packet
 
 _new = Packet.__new__
 
-# What `stream_packets` sets; the rest of Packet.__slots__ only `packets_from_columns` does.
+# What `stream_packets` sets: what the stream layer reads of a Packet.
 STREAM_FIELDS = ("ts", "vlans", "ip_version", "src_ip", "dst_ip", "proto", "src_port",
                  "dst_port", "tcp_flags", "seq", "payload")
 
@@ -91,19 +91,3 @@ class StreamRows:
 def stream_packets(batch: FrameBatch, c: Columns, rows: np.ndarray) -> list[Packet]:
     """Packets of `rows` with the STREAM_FIELDS only."""
     return list(StreamRows(batch, c, rows).packets(0, len(rows)))
-
-
-def packets_from_columns(batch: FrameBatch, c: Columns, rows: Sequence[int]) -> list[Packet]:
-    """Whole packets of `rows`, every field as the scalar decoder sets it."""
-    rows = np.asarray(rows, dtype=np.int64)
-    out = stream_packets(batch, c, rows)
-    if not out:
-        return out
-    data = batch.data
-    for p, frame, ack, flen in zip(out, batch.offsets[c.idx[rows]].tolist(),
-                                   c.ack[rows].tolist(), c.frame_len[rows].tolist()):
-        p.dst_mac, p.src_mac = data[frame:frame + 6], data[frame + 6:frame + 12]
-        p.ack = ack
-        p.icmp_type = p.icmp_code = 0
-        p.frame_len = flen
-    return out

@@ -1,5 +1,5 @@
 """Packets built from batch columns read as the scalar decoder's: `stream_packets` in every
-field the stream layer reads, `packets_from_columns` in every field."""
+field the stream layer reads, and what flows keep of a first packet in every field."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from shardbeat.decode.batch import decode_columns
 from shardbeat.decode.l2l4 import Decoder
 from shardbeat.decode.packet import Packet
 from shardbeat.metrics.counters import Counters
-from shardbeat.worker_packets import STREAM_FIELDS, packets_from_columns, stream_packets
+from shardbeat.flows.batch import _first_packets
+from shardbeat.flows.table import first_packet
+from shardbeat.worker_packets import STREAM_FIELDS, stream_packets
 from tests.conformance.pcaps import PCAPS, all_pcaps
 from tests.unit.packets import eth, fragments4, ipv4, ipv6, tcp, udp, write_pcap
 
@@ -33,10 +35,12 @@ def _check(path) -> int:
                                      batch.frame(i), int(batch.wirelen[i]))
                       for i in cols.idx[rows].tolist()]
             lean = stream_packets(batch, cols, rows)
-            whole = packets_from_columns(batch, cols, rows.tolist())
-            for want, got, full in zip(scalar, lean, whole):
+            vlan = np.where(cols.has_vlan, cols.vlan + 1, 0)
+            firsts = _first_packets(batch, cols, rows, [
+                col[rows].tolist() for col in (cols.proto, cols.version, vlan)])
+            for want, got, first in zip(scalar, lean, firsts, strict=True):
                 assert _fields(got, STREAM_FIELDS) == _fields(want, STREAM_FIELDS)
-                assert _fields(full, Packet.__slots__) == _fields(want, Packet.__slots__)
+                assert first == first_packet(want)
             checked += len(rows)
     return checked
 
