@@ -135,6 +135,8 @@ class FlowTable:
         flow = self._flows.get(key)
         if flow is None:
             flow = self._open(key, a, first_packet(pkt))
+        elif ts < flow.first_ns:
+            _found_earlier_first(flow, pkt, a)
         if flow.src_is_a is a:
             flow.src_packets += 1
             flow.src_bytes += pkt.frame_len
@@ -281,6 +283,22 @@ class FlowTable:
 
     def _report(self, flow: Flow, report_ns: int, final: bool) -> None:
         self._report_all([flow], report_ns, final)
+
+
+def _found_earlier_first(flow: Flow, pkt: Packet, a: bool) -> None:
+    """`pkt` precedes what opened `flow`: the batch path counts a segment's frames of the
+    common shapes before the frames only the scalar decoder reads (IP fragments, say), so
+    a flow whose first packets are of the latter was opened by a later packet. No report
+    was made in between (no pass falls inside a segment): make `pkt` the first."""
+    flow.first_ns = pkt.ts
+    if flow.src_is_a is not a:
+        flow.src_is_a = a
+        flow.src_ip, flow.dst_ip = flow.dst_ip, flow.src_ip
+        flow.src_port, flow.dst_port = flow.dst_port, flow.src_port
+        flow.src_mac, flow.dst_mac = flow.dst_mac, flow.src_mac
+        flow.src_packets, flow.dst_packets = flow.dst_packets, flow.src_packets
+        flow.src_bytes, flow.dst_bytes = flow.dst_bytes, flow.src_bytes
+        flow.dst_seen = flow.dst_packets > 0
 
 
 def _last_seen(flow: Flow) -> int:

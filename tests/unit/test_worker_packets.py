@@ -15,7 +15,7 @@ from shardbeat.flows.batch import _first_packets
 from shardbeat.flows.table import first_packet
 from shardbeat.worker_packets import STREAM_FIELDS, stream_packets
 from tests.conformance.pcaps import PCAPS, all_pcaps
-from tests.unit.packets import eth, fragments4, ipv4, ipv6, tcp, udp, write_pcap
+from tests.unit.packets import MAC_A, MAC_B, eth, fragments4, ipv4, ipv6, tcp, udp, write_pcap
 
 
 def _fields(pkt: Packet, names) -> dict:
@@ -65,8 +65,9 @@ def test_packetbeat_captures_read_alike():
 
 def test_body_segments_taken_by_length_in_the_batch_path_publish_what_packets_do():
     """Two keep-alive connections interleaved, bodies over many segments, one segment
-    retransmitted, one pair swapped, some segments fragmented: the batch path (which takes body segments by
-    length before building packets) publishes what the frame-by-frame path does."""
+    retransmitted, one pair swapped, some segments fragmented (the first connection's first
+    among them): the batch path (which takes body segments by length before building
+    packets) publishes what the frame-by-frame path does, flows included."""
     from tests.protocols.test_http_driver import request, response
     from tests.unit.test_batch_equivalence import batched, frame_by_frame
 
@@ -93,9 +94,25 @@ def test_body_segments_taken_by_length_in_the_batch_path_publish_what_packets_do
             for piece in pieces:
                 ts += 1_000_000
                 frames.append((ts, 1, eth(piece), len(eth(piece))))
-    # Transactions and counters only: where a flow whose first packets are fragments
-    # starts is the flow table's business (and differs between the two paths today).
-    transactions = lambda out: ([e for e in out[0] if b'"type":"flow"' not in e], out[1])  # noqa: E731
-    events, counters = transactions(batched(frames))
-    assert (events, counters) == transactions(frame_by_frame(frames))
-    assert len(events) >= 6
+    events, counters = batched(frames)
+    assert (events, counters) == frame_by_frame(frames)
+    assert sum(b'"type":"flow"' not in e for e in events) >= 6
+
+
+def test_a_flow_whose_first_packet_is_fragmented_starts_there_in_the_batch_path():
+    """The client's first datagram comes in IP fragments (scalar path), the server's reply
+    whole (batch path) in the same segment: the flow still starts at the client's packet,
+    with the client as its source, as frame by frame."""
+    from tests.unit.test_batch_equivalence import batched, frame_by_frame
+
+    ts = 1_700_000_000 * 10**9
+    query = udp(b"q" * 600, sport=40000, dport=9999)
+    frames = [(ts + i * 1000, 1, eth(piece), len(eth(piece)))
+              for i, piece in enumerate(fragments4(query, [304, len(query) - 304]))]
+    reply = eth(ipv4(udp(b"r" * 100, sport=9999, dport=40000), src="10.0.0.2",
+                     dst="10.0.0.1"), src=MAC_B, dst=MAC_A)
+    frames.append((ts + 5000, 1, reply, len(reply)))
+    events, counters = batched(frames)
+    assert (events, counters) == frame_by_frame(frames)
+    flow, = [e for e in events if b'"type":"flow"' in e]
+    assert b'"source":{"mac":"' in flow and b'"ip":"10.0.0.1","port":40000' in flow
