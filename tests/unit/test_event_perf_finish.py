@@ -52,3 +52,15 @@ def test_finished_events_do_not_share_what_they_were_given():
     second = finisher.finished({"type": "x"})
     assert second["fields"] == {"a": {"b": 1}} and second["tags"] == ["t"]
     assert second["agent"]["name"] == "host"
+
+
+@pytest.mark.parametrize("top,sections", CONFIGS)
+def test_the_appended_suffix_and_the_fragments_give_the_same_bytes(top, sections):
+    finisher = EventFinisher(top, sections, "host")
+    for event in EVENTS:
+        if not event:
+            continue
+        append = finisher.appender(event.get("type", ""), frozenset(event))
+        if append is not None:
+            body = orjson.dumps(event)[:-1]
+            assert finisher.finish(copy.deepcopy(event)) == append(body)

@@ -50,8 +50,9 @@ class DnsParser:
         self._max_message = config.max_message_size
 
     def has_pending(self, st: FlowState) -> bool:
-        """Whether a query still waits for its answer: a UDP flow without one is closed at
-        once instead of being swept by every timer tick until it idles out."""
+        """Whether a query still waits for its answer: a UDP flow without one is dropped at
+        once (there is nothing for `close` to flush) instead of being swept by every timer
+        tick until it idles out."""
         return bool(st.pending)
 
     def new_state(self, conn: Conn) -> FlowState:

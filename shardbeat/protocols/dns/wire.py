@@ -276,6 +276,9 @@ def _records(raw: bytes, off: int, count: int, out: list[Record],
                 found = _plain_at(raw, target)
                 name = owners[target] = trim_dot((found or _walk_name(raw, off))[0])
             off += 2
+        elif first == 0:  # the root: every OPT record's owner
+            name = "."
+            off += 1
         else:
             name, off = read_name(raw, off)
             name = trim_dot(name)
