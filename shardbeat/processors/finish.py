@@ -57,7 +57,8 @@ class EventFinisher:
         if suffix is None:
             suffix = self._suffixes[kind] = self._suffix(kind)
         keys, tail = suffix
-        if event and keys.isdisjoint(event):
+        # From the event's side: the view walks the few added keys, not the event's.
+        if event and event.keys().isdisjoint(keys):
             return orjson.dumps(event)[:-1] + tail
         return orjson.dumps(self.finished(event))
 

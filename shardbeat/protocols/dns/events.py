@@ -211,10 +211,10 @@ def to_transaction(conn: Conn, query: Sent | None, response: Sent | None,
         dns = dns_object(query.msg, "query", opts, found)
     head = query if query is not None else response
     paired = query is not None and response is not None
-    tx = Transaction(type="dns", conn=conn, start_ns=head.ts,
-                     end_ns=response.ts if paired else None,
-                     status="OK" if paired and response.msg.rcode == 0 else "Error",
-                     method=opcode_name(head.msg.opcode),
+    # The leading fields by position: a keyword costs a name match per argument.
+    tx = Transaction("dns", conn, head.ts, response.ts if paired else None,
+                     "OK" if paired and response.msg.rcode == 0 else "Error",
+                     opcode_name(head.msg.opcode),
                      request_bytes=query.length if query is not None else 0,
                      response_bytes=response.length if response is not None else 0,
                      notes=list(notes), related_ips=found.resolved_ips,

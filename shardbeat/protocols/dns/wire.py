@@ -201,6 +201,10 @@ def decode(raw: bytes) -> Message | None:
     owners: dict[int, str] = {}  # most owner names are one pointer to the same place
     try:
         off = _questions(raw, off, qdcount, msg.questions)
+        if msg.questions:
+            # That place is nearly always the question's name, just read: trimmed, it is
+            # what the owners pointing at it read.
+            owners[HEADER_LEN] = msg.questions[0].name
         if ancount:
             off = _records(raw, off, ancount, msg.answers, owners)
         if nscount:
