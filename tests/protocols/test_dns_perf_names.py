@@ -7,7 +7,8 @@ import struct
 
 import pytest
 
-from shardbeat.protocols.dns.wire import Malformed, _walk_name, decode, read_name, trim_dot
+from shardbeat.protocols.dns.wire import MAX_POINTERS, Malformed, _walk_name, decode, read_name, \
+    trim_dot
 
 
 def _outcome(read, msg: bytes, off: int):
@@ -110,3 +111,22 @@ def test_owners_pointing_at_the_question_read_as_the_walk_reads_them():
         msg = decode(raw)
         expected = _reference_owners(raw, 12 + len(qname) + 5, count)
         assert [r.name for r in msg.answers] == expected, raw
+
+
+def test_an_owner_pointing_at_a_question_read_through_pointers_counts_them_all():
+    # The question is a pointer into a chain: MAX_POINTERS in all, just within the bound.
+    # An answer pointing at the question follows one more and is malformed, so the question
+    # name may not stand in for it as a name written out whole does.
+    chain_start = 12 + 6 + 16
+    chain = bytearray(b"\x01x\x00")
+    target = chain_start
+    for _ in range(MAX_POINTERS - 1):
+        here = chain_start + len(chain)
+        chain += struct.pack("!H", 0xC000 | target)
+        target = here
+    question = struct.pack("!HHH", 0xC000 | target, 1, 1)
+    answer = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + bytes(4)
+    raw = struct.pack("!HHHHHH", 1, 0x8000, 1, 1, 0, 0) + question + answer + bytes(chain)
+    msg = decode(raw)
+    assert [q.name for q in msg.questions] == ["x"]
+    assert msg.answers == [] and msg.incomplete

@@ -200,11 +200,7 @@ def decode(raw: bytes) -> Message | None:
     off = HEADER_LEN
     owners: dict[int, str] = {}  # most owner names are one pointer to the same place
     try:
-        off = _questions(raw, off, qdcount, msg.questions)
-        if msg.questions:
-            # That place is nearly always the question's name, just read: trimmed, it is
-            # what the owners pointing at it read.
-            owners[HEADER_LEN] = msg.questions[0].name
+        off = _questions(raw, off, qdcount, msg.questions, owners)
         if ancount:
             off = _records(raw, off, ancount, msg.answers, owners)
         if nscount:
@@ -226,7 +222,8 @@ def _last_opt(additionals: list[Record]) -> Record | None:
     return None
 
 
-def _questions(raw: bytes, off: int, count: int, out: list[Question]) -> int:
+def _questions(raw: bytes, off: int, count: int, out: list[Question],
+               owners: dict[int, str]) -> int:
     size = len(raw)
     for _ in range(count):
         if off >= size:  # the count was a lie; miekg stops here without an error
@@ -236,6 +233,10 @@ def _questions(raw: bytes, off: int, count: int, out: list[Question]) -> int:
         end = raw.find(0, off, off + MAX_NAME_OCTETS) + 5  # past qtype and qclass
         question = _plain_question(raw[off:end]) if 4 < end <= size else None
         if question is not None:
+            if off == HEADER_LEN:
+                # Answers' owners nearly always point at this name: what they read there
+                # is its text, trimmed as the question's is.
+                owners[off] = question.name
             off = end
         else:
             name, off = read_name(raw, off)
