@@ -4,6 +4,9 @@ What Packetbeat computes at publish time (`pb.Fields.ComputeValues`) is computed
 `client`/`server` copied from `source`/`destination`, `network.bytes`, `event.duration`,
 `event.dataset`, `related.ip`, `network.community_id`. Zero and empty values are omitted, as
 Packetbeat omits them; `error.message` is a string for one note and a list for several.
+An event is read-only once built (see `EventFinisher`): `client` and `server` are the very
+objects `source` and `destination` are, and a protocol's objects may be shared with other
+events.
 """
 
 from __future__ import annotations
@@ -151,8 +154,8 @@ def to_event(tx: Transaction) -> dict:
         "event": event,
         "source": source,
         "destination": destination,
-        "client": dict(source),
-        "server": dict(destination),
+        "client": source,
+        "server": destination,
         "network": network,
         "related": {"ip": _related(client_ip, server_ip, tx.related_ips)},
     }

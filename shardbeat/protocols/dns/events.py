@@ -54,7 +54,8 @@ class Rendered:
 
 
 # Questions recur (decoding shares one Question object per distinct question), so what is
-# derived from one alone is derived once; callers copy the dict before changing it.
+# derived from one alone is derived once. The objects handed out are shared by the events
+# that use them: events are read-only once built (see EventFinisher).
 @lru_cache(maxsize=4096)
 def question_text(q: Question) -> str:
     return f"class {class_name(q.qclass)}, type {type_name(q.qtype)}, {q.name}"
@@ -72,14 +73,14 @@ _DO = 0x8000  # in the OPT record's TTL
 
 
 @lru_cache(maxsize=1024)
-def _header_fields(bits: int, do: bool) -> tuple[str, dict[str, bool], str, tuple[str, ...]]:
+def _header_fields(bits: int, do: bool) -> tuple[str, dict[str, bool], str, list[str]]:
     """`op_code`, `flags`, `response_code` and `header_flags` for one header (`bits` masked
-    with `_HEADER_BITS`) and DO bit: a capture holds few distinct ones. Callers copy."""
+    with `_HEADER_BITS`) and DO bit: a capture holds few distinct ones."""
     header = [name for name, mask in _HEADER_FLAGS if bits & mask]
     if do:
         header.append("DO")
     flags = {key: bool(bits & mask) for key, mask in _FLAG_KEYS}
-    return opcode_name((bits >> 11) & 0xF), flags, rcode_name(bits & 0xF), tuple(header)
+    return opcode_name((bits >> 11) & 0xF), flags, rcode_name(bits & 0xF), header
 
 
 def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
@@ -87,12 +88,12 @@ def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
     opt = msg.opt
     op_code, flags, rcode, header = _header_fields(
         msg.flags & _HEADER_BITS, opt is not None and bool(opt.ttl & _DO))
-    out: dict = {"type": kind, "id": msg.id, "op_code": op_code, "flags": dict(flags),
+    out: dict = {"type": kind, "id": msg.id, "op_code": op_code, "flags": flags,
                  "response_code": rcode}
     if header:
-        out["header_flags"] = list(header)
+        out["header_flags"] = header
     if msg.questions:
-        out["question"] = dict(_question_object(msg.questions[0]))
+        out["question"] = _question_object(msg.questions[0])
     if opt is not None:
         out["opt"] = format_opt(msg.raw, opt)
     answers = msg.answers
@@ -102,7 +103,7 @@ def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
         if listed:
             out["answers"] = listed
         if found.resolved_ips:
-            out["resolved_ip"] = list(found.resolved_ips)
+            out["resolved_ip"] = found.resolved_ips
     out["authorities_count"] = len(msg.authorities)
     if opts.include_authorities and msg.authorities:
         authorities = _records(msg.raw, msg.authorities, found, collect_ips=False)
