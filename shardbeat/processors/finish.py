@@ -38,6 +38,10 @@ class EventFinisher:
     order. Only an event that collides with them (a field under root a protocol also sets)
     takes the dict route. Processors, when they come, need the dict route: they read and
     change the finished event.
+
+    A published event is read-only: producers may share parts of it with other events
+    (objects cached per distinct value, `client` the same object as `source`). The dict
+    route therefore changes a copy.
     """
 
     def __init__(self, top: SectionExtras, sections: dict[str, SectionExtras],
@@ -57,7 +61,8 @@ class EventFinisher:
         if suffix is None:
             suffix = self._suffixes[kind] = self._suffix(kind)
         keys, tail = suffix
-        if event and keys.isdisjoint(event):
+        # From the event's side: the view walks the few added keys, not the event's.
+        if event and event.keys().isdisjoint(keys):
             return orjson.dumps(event)[:-1] + tail
         return orjson.dumps(self.finished(event))
 
@@ -74,7 +79,9 @@ class EventFinisher:
         return lambda body: body + tail
 
     def finished(self, event: dict[str, Any]) -> dict[str, Any]:
-        """`event` with its agent, ecs, tags and fields added (in place)."""
+        """A copy of `event` with its agent, ecs, tags and fields added: `event` may share
+        objects with other events, which merging fields into it would change."""
+        event = _copy(event)
         self._add_extras(event, self._sections.get(event.get("type", "")))
         return event
 

@@ -7,7 +7,8 @@ import struct
 
 import pytest
 
-from shardbeat.protocols.dns.wire import Malformed, _walk_name, decode, read_name, trim_dot
+from shardbeat.protocols.dns.wire import MAX_POINTERS, Malformed, _walk_name, decode, read_name, \
+    trim_dot
 
 
 def _outcome(read, msg: bytes, off: int):
@@ -74,3 +75,58 @@ def test_random_questions_decode_the_same_either_way():
         questions, cut = _reference_questions(raw, count)
         assert [tuple(q) for q in msg.questions] == questions, raw
         assert msg.incomplete == cut, raw
+
+
+def _reference_owners(raw: bytes, off: int, count: int) -> list[str]:
+    """Each record's owner read label by label where it stands, trailing dot trimmed."""
+    owners: list[str] = []
+    for _ in range(count):
+        if off >= len(raw):
+            break
+        try:
+            name, off = _walk_name(raw, off)
+        except Malformed:
+            break
+        if off + 10 > len(raw):
+            break
+        rdlen = struct.unpack_from("!H", raw, off + 8)[0]
+        off += 10 + rdlen
+        if off > len(raw):
+            break
+        owners.append(trim_dot(name))
+    return owners
+
+
+def test_owners_pointing_at_the_question_read_as_the_walk_reads_them():
+    rng = random.Random(9)
+    labels = [b"www", b"a.b", b"x y", b"\xff\x00", b"example", b"com"]
+    for _ in range(5000):
+        qname = b"".join(bytes([len(lb)]) + lb for lb in rng.sample(labels, rng.randrange(0, 4)))
+        records = b""
+        count = rng.randrange(1, 4)
+        for _ in range(count):
+            owner = rng.choice([b"\xc0\x0c", b"\x01a\xc0\x0c", b"\0", b"\xc0\x0d"])
+            records += owner + struct.pack("!HHIH", 1, 1, 60, 4) + bytes(4)
+        raw = struct.pack("!HHHHHH", 1, 0x8000, 1, count, 0, 0) + qname + b"\0\0\1\0\1" + records
+        msg = decode(raw)
+        expected = _reference_owners(raw, 12 + len(qname) + 5, count)
+        assert [r.name for r in msg.answers] == expected, raw
+
+
+def test_an_owner_pointing_at_a_question_read_through_pointers_counts_them_all():
+    # The question is a pointer into a chain: MAX_POINTERS in all, just within the bound.
+    # An answer pointing at the question follows one more and is malformed, so the question
+    # name may not stand in for it as a name written out whole does.
+    chain_start = 12 + 6 + 16
+    chain = bytearray(b"\x01x\x00")
+    target = chain_start
+    for _ in range(MAX_POINTERS - 1):
+        here = chain_start + len(chain)
+        chain += struct.pack("!H", 0xC000 | target)
+        target = here
+    question = struct.pack("!HHH", 0xC000 | target, 1, 1)
+    answer = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + bytes(4)
+    raw = struct.pack("!HHHHHH", 1, 0x8000, 1, 1, 0, 0) + question + answer + bytes(chain)
+    msg = decode(raw)
+    assert [q.name for q in msg.questions] == ["x"]
+    assert msg.answers == [] and msg.incomplete

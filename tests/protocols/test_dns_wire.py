@@ -23,14 +23,14 @@ def test_names_follow_compression_pointers():
     raw = response("a.example.org", answers=[a_answer("192.0.2.1")])
     msg = decode(raw)
     assert raw[msg.answers[0].rdata_off - 12:][:2] == pointer(12)
-    assert msg.answers[0].name == "a.example.org."
+    assert msg.answers[0].name == "a.example.org"
 
 
 def test_a_pointer_after_labels_joins_both_parts():
     # "www" + pointer to "example.com" inside the question.
     raw = message(questions=[question("example.com")],
                   answers=[rr(b"\x03www" + pointer(12), A, bytes(4))])
-    assert decode(raw).answers[0].name == "www.example.com."
+    assert decode(raw).answers[0].name == "www.example.com"
 
 
 def test_a_pointer_loop_is_malformed_not_endless():

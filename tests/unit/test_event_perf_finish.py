@@ -52,3 +52,30 @@ def test_finished_events_do_not_share_what_they_were_given():
     second = finisher.finished({"type": "x"})
     assert second["fields"] == {"a": {"b": 1}} and second["tags"] == ["t"]
     assert second["agent"]["name"] == "host"
+
+
+@pytest.mark.parametrize("top,sections", CONFIGS)
+def test_the_appended_suffix_and_the_fragments_give_the_same_bytes(top, sections):
+    finisher = EventFinisher(top, sections, "host")
+    for event in EVENTS:
+        if not event:
+            continue
+        append = finisher.appender(event.get("type", ""), frozenset(event))
+        if append is not None:
+            body = orjson.dumps(event)[:-1]
+            assert finisher.finish(copy.deepcopy(event)) == append(body)
+
+
+def test_the_dict_route_leaves_objects_shared_with_other_events_alone():
+    shared = {"question": {"name": "example.com"}, "flags": {"rd": True}}
+    source = {"ip": "10.0.0.1", "port": 1234}
+    event = {"type": "dns", "source": source, "client": source, "dns": shared}
+    finisher = EventFinisher(SectionExtras(), {"dns": SectionExtras(
+        fields={"dns": {"question": {"tag": "x"}}, "source": {"zone": "a"}},
+        fields_under_root=True)}, "host")
+    out = orjson.loads(finisher.finish(event))
+    assert out["dns"]["question"] == {"name": "example.com", "tag": "x"}
+    assert out["source"] == {"ip": "10.0.0.1", "port": 1234, "zone": "a"}
+    assert out["client"] == {"ip": "10.0.0.1", "port": 1234}
+    assert shared == {"question": {"name": "example.com"}, "flags": {"rd": True}}
+    assert source == {"ip": "10.0.0.1", "port": 1234} and event["source"] is source

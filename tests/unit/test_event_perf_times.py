@@ -23,3 +23,18 @@ def test_start_times_on_random_instants():
         ts_ns = rng.randrange(1_600_000_000, 1_800_000_000) * 1_000_000_000 + \
             rng.choice([rng.randrange(1_000_000_000), rng.randrange(1_000_000) * 1000, 0])
         assert start_times(ts_ns) == (timestamp_ms(ts_ns), timestamp_ns(ts_ns))
+
+
+def _reference_ns(ts_ns: int) -> str:
+    """Go's RFC 3339 with nanoseconds, from datetime and a `09d` fraction."""
+    from datetime import datetime, timezone
+
+    secs, ns = divmod(ts_ns, 1_000_000_000)
+    base = datetime.fromtimestamp(secs, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return base + ("." + f"{ns:09d}".rstrip("0") if ns else "") + "Z"
+
+
+@pytest.mark.parametrize("ts_ns", EDGES)
+def test_nanosecond_times_equal_the_plain_formatting(ts_ns):
+    assert timestamp_ns(ts_ns) == _reference_ns(ts_ns)
+    assert start_times(ts_ns)[1] == _reference_ns(ts_ns)

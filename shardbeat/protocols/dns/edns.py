@@ -9,6 +9,7 @@ ignores keepalive, padding and extended errors. A malformed option is skipped.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 
 from shardbeat.protocols.dns.names import algorithm_name, hash_name, rcode_name
 from shardbeat.protocols.dns.rdata import ip_text
@@ -18,16 +19,17 @@ _OPTION_HEAD = struct.Struct("!HH")
 _IGNORED_OPTIONS = frozenset((11, 12, 15))  # tcp-keepalive, padding, extended error
 
 
-def opt_flags(rec: Record) -> tuple[int, int, bool]:
+def opt_flags(ttl: int) -> tuple[int, int, bool]:
     """(extended rcode, version, DO) from the OPT TTL."""
-    ttl = rec.ttl
     return ((ttl >> 24) & 0xFF) << 4, (ttl >> 16) & 0xFF, bool(ttl & 0x8000)
 
 
 def format_opt(msg: bytes, rec: Record) -> dict:
-    ext_rcode, version, do = opt_flags(rec)
-    out: dict = {"version": str(version), "do": do, "ext_rcode": rcode_name(ext_rcode),
-                 "udp_size": rec.rclass}
+    """`dns.opt`; without options, the object shared by every OPT record with the same TTL
+    and size (events are read-only once built)."""
+    if not rec.rdlen:
+        return _bare_opt(rec.ttl, rec.rclass)
+    out = dict(_bare_opt(rec.ttl, rec.rclass))
     off, end = rec.rdata_off, rec.rdata_off + rec.rdlen
     while off + 4 <= end:
         code, length = _OPTION_HEAD.unpack_from(msg, off)
@@ -40,6 +42,14 @@ def format_opt(msg: bytes, rec: Record) -> dict:
                 out[key] = text
         off += length
     return out
+
+
+@lru_cache(maxsize=256)
+def _bare_opt(ttl: int, udp_size: int) -> dict:
+    """`dns.opt` without options."""
+    ext_rcode, version, do = opt_flags(ttl)
+    return {"version": str(version), "do": do, "ext_rcode": rcode_name(ext_rcode),
+            "udp_size": udp_size}
 
 
 def _option(code: int, data: bytes) -> tuple[str | None, str]:

@@ -7,17 +7,19 @@ query when there is one; status is OK only for a paired response with rcode NOER
 
 from __future__ import annotations
 
+import socket
 import struct
 from functools import lru_cache
 
 from shardbeat.protocols.base import Conn
 from shardbeat.protocols.dns.config import DnsConfig
 from shardbeat.protocols.dns.domain import question_domain
-from shardbeat.protocols.dns.edns import format_opt, opt_flags
-from shardbeat.protocols.dns.names import class_name, opcode_name, rcode_name, type_name
-from shardbeat.protocols.dns.rdata import escape_raw, format_rdata
+from shardbeat.protocols.dns.edns import format_opt
+from shardbeat.protocols.dns.names import CLASSES, TYPES, class_name, opcode_name, rcode_name, \
+    type_name
+from shardbeat.protocols.dns.rdata import DATA_ONLY, escape_raw, format_rdata
 from shardbeat.protocols.dns.wire import AA, AD, CD, RA, RD, TC, Malformed, Message, \
-    Question, Record, trim_dot
+    Question, Record
 from shardbeat.transactions.event import Transaction
 
 _FLAG_KEYS = (("authoritative", AA), ("truncated_response", TC), ("recursion_desired", RD),
@@ -26,6 +28,7 @@ _HEADER_FLAGS = (("AA", AA), ("TC", TC), ("RD", RD), ("RA", RA), ("AD", AD), ("C
 _FLAG_BITS = AA | TC | RD | RA | AD | CD
 _DECODE_ERRORS = (Malformed, struct.error, IndexError, ValueError)
 _ADDRESS_TYPES = (1, 28)
+_inet_ntop, _AF_INET = socket.inet_ntop, socket.AF_INET
 
 
 class Sent:
@@ -51,16 +54,11 @@ class Rendered:
 
 
 # Questions recur (decoding shares one Question object per distinct question), so what is
-# derived from one alone is derived once; callers copy the dict before changing it.
+# derived from one alone is derived once. The objects handed out are shared by the events
+# that use them: events are read-only once built (see EventFinisher).
 @lru_cache(maxsize=4096)
 def question_text(q: Question) -> str:
     return f"class {class_name(q.qclass)}, type {type_name(q.qtype)}, {q.name}"
-
-
-@lru_cache(maxsize=4096)
-def _owner_texts(name: str, rtype: int, rclass: int) -> tuple[str, str, str]:
-    # The records of one set share owner, type and class.
-    return trim_dot(name), type_name(rtype), class_name(rclass)
 
 
 @lru_cache(maxsize=4096)
@@ -69,41 +67,49 @@ def _question_object(q: Question) -> dict[str, str]:
             **question_domain(q.name)}
 
 
-@lru_cache(maxsize=None)
-def _header_fields(bits: int) -> tuple[dict[str, bool], tuple[str, ...]]:
-    """`flags` and `header_flags` for one combination of the six header bits (64 at most);
-    callers copy them."""
-    return ({key: bool(bits & mask) for key, mask in _FLAG_KEYS},
-            tuple(name for name, mask in _HEADER_FLAGS if bits & mask))
+# opcode, the six flag bits, rcode: what the header part of the `dns` object depends on.
+_HEADER_BITS = 0x7800 | _FLAG_BITS | 0x000F
+_DO = 0x8000  # in the OPT record's TTL
+
+
+@lru_cache(maxsize=1024)
+def _header_fields(bits: int, do: bool) -> tuple[str, dict[str, bool], str, list[str]]:
+    """`op_code`, `flags`, `response_code` and `header_flags` for one header (`bits` masked
+    with `_HEADER_BITS`) and DO bit: a capture holds few distinct ones."""
+    header = [name for name, mask in _HEADER_FLAGS if bits & mask]
+    if do:
+        header.append("DO")
+    flags = {key: bool(bits & mask) for key, mask in _FLAG_KEYS}
+    return opcode_name((bits >> 11) & 0xF), flags, rcode_name(bits & 0xF), header
 
 
 def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
     """The `dns` object of a message; `kind` is "query" or "answer"."""
-    flags, header = _header_fields(msg.flags & _FLAG_BITS)
-    out: dict = {"type": kind, "id": msg.id, "op_code": opcode_name(msg.opcode),
-                 "flags": dict(flags), "response_code": rcode_name(msg.rcode)}
-    header_flags = list(header)
-    if msg.opt is not None and opt_flags(msg.opt)[2]:
-        header_flags.append("DO")
-    if header_flags:
-        out["header_flags"] = header_flags
+    opt = msg.opt
+    op_code, flags, rcode, header = _header_fields(
+        msg.flags & _HEADER_BITS, opt is not None and bool(opt.ttl & _DO))
+    out: dict = {"type": kind, "id": msg.id, "op_code": op_code, "flags": flags,
+                 "response_code": rcode}
+    if header:
+        out["header_flags"] = header
     if msg.questions:
-        out["question"] = dict(_question_object(msg.questions[0]))
-    if msg.opt is not None:
-        out["opt"] = format_opt(msg.raw, msg.opt)
-    out["answers_count"] = len(msg.answers)
-    if msg.answers:
-        answers = _records(msg.raw, msg.answers, found, collect_ips=True)
-        if answers:
-            out["answers"] = answers
+        out["question"] = _question_object(msg.questions[0])
+    if opt is not None:
+        out["opt"] = format_opt(msg.raw, opt)
+    answers = msg.answers
+    out["answers_count"] = len(answers)
+    if answers:
+        listed = _records(msg.raw, answers, found, collect_ips=True)
+        if listed:
+            out["answers"] = listed
         if found.resolved_ips:
-            out["resolved_ip"] = list(found.resolved_ips)
+            out["resolved_ip"] = found.resolved_ips
     out["authorities_count"] = len(msg.authorities)
     if opts.include_authorities and msg.authorities:
         authorities = _records(msg.raw, msg.authorities, found, collect_ips=False)
         if authorities:
             out["authorities"] = authorities
-    out["additionals_count"] = len(msg.additionals) - (1 if msg.opt is not None else 0)
+    out["additionals_count"] = len(msg.additionals) - (1 if opt is not None else 0)
     if opts.include_additionals and msg.additionals:
         additionals = _records(msg.raw, msg.additionals, found, collect_ips=False)
         if additionals:
@@ -115,27 +121,45 @@ def _rdata(raw: bytes, rec: Record, found: Rendered) -> dict | None:
     try:
         return format_rdata(raw, rec)
     except _DECODE_ERRORS:
-        found.bad_rdata += 1
-        return {"data": escape_raw(raw[rec.rdata_off:rec.rdata_off + rec.rdlen])}
+        return {"data": _bad_rdata(raw, rec, found)}
 
 
 def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bool) -> list:
     out = []
     for rec in records:
+        owner, rtype, rclass, ttl, off, rdlen = rec
+        data_of = DATA_ONLY.get(rtype)
+        if data_of is None:
+            fmt = _rdata(raw, rec, found)
+            if fmt is not None:
+                out.append({"name": owner, "type": TYPES.get(rtype) or type_name(rtype),
+                            "class": CLASSES.get(rclass) or class_name(rclass),
+                            "ttl": str(ttl), **fmt})
+            continue
+        # The common types: the object is built here whole, with no `data` dict to merge.
+        # Same keys, same order and same fallback as the general route above.
         try:
-            fmt = format_rdata(raw, rec)
+            if rtype == 1 and rdlen == 4:  # most answers: an address, printed in place
+                data = _inet_ntop(_AF_INET, raw[off:off + 4])
+            else:
+                data = data_of(raw, off, off + rdlen)
         except _DECODE_ERRORS:
-            found.bad_rdata += 1
-            fmt = {"data": escape_raw(raw[rec.rdata_off:rec.rdata_off + rec.rdlen])}
+            data = _bad_rdata(raw, rec, found)
         else:
-            if fmt is None:
+            if data is None:
                 continue
-            if collect_ips and rec.rtype in _ADDRESS_TYPES:
-                found.resolved_ips.append(fmt["data"])
-        name, rtype, rclass = _owner_texts(rec.name, rec.rtype, rec.rclass)
-        out.append({"name": name, "type": rtype, "class": rclass, "ttl": str(rec.ttl),
-                    **fmt})
+            if collect_ips and rtype in _ADDRESS_TYPES:
+                found.resolved_ips.append(data)
+        out.append({"name": owner, "type": TYPES.get(rtype) or type_name(rtype),
+                    "class": CLASSES.get(rclass) or class_name(rclass), "ttl": str(ttl),
+                    "data": data})
     return out
+
+
+def _bad_rdata(raw: bytes, rec: Record, found: Rendered) -> str:
+    """Rdata that does not fit its type: counted, and printed raw as Packetbeat does."""
+    found.bad_rdata += 1
+    return escape_raw(raw[rec.rdata_off:rec.rdata_off + rec.rdlen])
 
 
 def _rr_text(raw: bytes, rec: Record) -> str:
@@ -181,15 +205,17 @@ class Options:
 def to_transaction(conn: Conn, query: Sent | None, response: Sent | None,
                    notes: list[str], opts: Options) -> tuple[Transaction, Rendered]:
     """Either message may be missing, never both."""
-    main = response or query
-    head = query or response
     found = Rendered()
-    dns = dns_object(main.msg, "answer" if response is not None else "query", opts, found)
+    if response is not None:
+        dns = dns_object(response.msg, "answer", opts, found)
+    else:
+        dns = dns_object(query.msg, "query", opts, found)
+    head = query if query is not None else response
     paired = query is not None and response is not None
-    tx = Transaction(type="dns", conn=conn, start_ns=head.ts,
-                     end_ns=response.ts if paired else None,
-                     status="OK" if paired and response.msg.rcode == 0 else "Error",
-                     method=opcode_name(head.msg.opcode),
+    # The leading fields by position: a keyword costs a name match per argument.
+    tx = Transaction("dns", conn, head.ts, response.ts if paired else None,
+                     "OK" if paired and response.msg.rcode == 0 else "Error",
+                     opcode_name(head.msg.opcode),
                      request_bytes=query.length if query is not None else 0,
                      response_bytes=response.length if response is not None else 0,
                      notes=list(notes), related_ips=found.resolved_ips,

@@ -50,8 +50,9 @@ class DnsParser:
         self._max_message = config.max_message_size
 
     def has_pending(self, st: FlowState) -> bool:
-        """Whether a query still waits for its answer: a UDP flow without one is closed at
-        once instead of being swept by every timer tick until it idles out."""
+        """Whether a query still waits for its answer: a UDP flow without one is dropped at
+        once (there is nothing for `close` to flush) instead of being swept by every timer
+        tick until it idles out."""
         return bool(st.pending)
 
     def new_state(self, conn: Conn) -> FlowState:
@@ -61,8 +62,9 @@ class DnsParser:
     def feed(self, st: FlowState, data: memoryview, direction: Direction,
              ts: int) -> Progress:
         if not st.halves:
-            self._message(st, bytes(data), len(data), direction, ts)
-            return _whole(len(data))
+            size = len(data)
+            self._message(st, bytes(data), size, direction, ts)
+            return _whole(size)
         return self._stream(st, data, direction, ts)
 
     def _stream(self, st: FlowState, data: memoryview, direction: Direction,
@@ -117,11 +119,10 @@ class DnsParser:
             return
         if msg.incomplete:
             self._counters.inc("dns_incomplete_messages")
-        sent = Sent(msg, ts, length)
-        if msg.is_response:
-            self._tx.response(st, direction, sent)
+        if msg.flags & _QR:
+            self._tx.response(st, direction, Sent(msg, ts, length))
         else:
-            self._tx.query(st, direction, sent)
+            self._tx.query(st, direction, Sent(msg, ts, length))
 
     def _unusable(self, st: FlowState, direction: Direction, msg_id: int | None,
                   note: str) -> None:

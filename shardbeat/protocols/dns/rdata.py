@@ -56,6 +56,8 @@ def escape_raw(raw: bytes) -> str:
     return "".join([_RAW_ESCAPES[b] for b in raw])
 
 
+_inet_ntop = socket.inet_ntop
+_AF_INET = socket.AF_INET
 _MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
 _ZERO_PREFIX = b"\0" * 10
 
@@ -85,28 +87,28 @@ def _need(off: int, size: int, end: int) -> None:
         raise Malformed("rdata too short for its type")
 
 
-def _ipv4(msg: bytes, off: int, end: int) -> dict | None:
+def _ipv4(msg: bytes, off: int, end: int) -> str | None:
     if end - off != 4:
         if end == off:
             return None  # Packetbeat leaves an A record without an address out
         raise Malformed("address of the wrong length")
-    return {"data": socket.inet_ntop(socket.AF_INET, msg[off:end])}
+    return _inet_ntop(_AF_INET, msg[off:end])
 
 
-def _ipv6(msg: bytes, off: int, end: int) -> dict | None:
+def _ipv6(msg: bytes, off: int, end: int) -> str | None:
     if end - off != 16:
         if end == off:
             return None
         raise Malformed("address of the wrong length")
-    return {"data": ip_text(msg[off:end])}
+    return ip_text(msg[off:end])
 
 
 def _left_out(msg: bytes, off: int, end: int) -> None:
     return None  # OPT: published as `dns.opt`, not as a record
 
 
-def _one_name(msg: bytes, off: int, end: int) -> dict:
-    return {"data": trim_dot(_name_in(msg, off, end)[0])}
+def _one_name(msg: bytes, off: int, end: int) -> str:
+    return trim_dot(_name_in(msg, off, end)[0])
 
 
 def _mx(msg: bytes, off: int, end: int) -> dict:
@@ -227,8 +229,14 @@ def _nsec3param(msg: bytes, off: int, end: int) -> dict:
             "iterations": str(iterations)}
 
 
-_FORMATTERS: dict[int, Callable[[bytes, int, int], dict | None]] = {
-    1: _ipv4, 28: _ipv6, 41: _left_out, 5: _one_name, 2: _one_name, 12: _one_name,
+# Types whose record has no key but `data`, the most common ones among them: their
+# formatter gives the text alone (None: the record is left out), so a caller that builds the
+# record's object anyway need not build and merge a one-key dict per record.
+DATA_ONLY: dict[int, Callable[[bytes, int, int], str | None]] = {
+    1: _ipv4, 28: _ipv6, 5: _one_name, 2: _one_name, 12: _one_name, 41: _left_out,
+}
+
+_FORMATTERS: dict[int, Callable[[bytes, int, int], dict]] = {
     15: _mx, 6: _soa, 33: _srv, 16: _txt, 48: _dnskey, 43: _ds, 46: _rrsig, 47: _nsec,
     50: _nsec3, 51: _nsec3param,
 }
@@ -294,7 +302,12 @@ def name_to_wire(name: str) -> bytes:
 def format_rdata(msg: bytes, rec: Record) -> dict | None:
     """`{"data": ..., extra keys}` for one record, or None when Packetbeat leaves the record
     out of the list (OPT, and A/AAAA without an address)."""
+    off = rec.rdata_off
+    data_of = DATA_ONLY.get(rec.rtype)
+    if data_of is not None:
+        data = data_of(msg, off, off + rec.rdlen)
+        return None if data is None else {"data": data}
     fmt = _FORMATTERS.get(rec.rtype)
     if fmt is None:
         return {"data": escape_raw(uncompressed_rdata(msg, rec))}
-    return fmt(msg, rec.rdata_off, rec.rdata_off + rec.rdlen)
+    return fmt(msg, off, off + rec.rdlen)

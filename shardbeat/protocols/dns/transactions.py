@@ -102,16 +102,17 @@ class Correlator:
         st.pending[key] = Pending(sent, st.conn_from(direction), notes)
 
     def response(self, st: FlowState, direction: Direction, sent: Sent) -> None:
-        pending = st.pending.pop((_other(direction), sent.msg.id), None)
+        asker = _OTHER[direction]
+        pending = st.pending.pop((asker, sent.msg.id), None)
         if pending is None:
             self._counters.inc("dns_unmatched_responses")
-            conn, query, notes = st.conn_from(_other(direction)), None, [ORPHANED_RESPONSE]
+            conn, query, notes = st.conn_from(asker), None, [ORPHANED_RESPONSE]
         else:
             conn, query, notes = pending.conn, pending.query, pending.notes
         if sent.msg.incomplete:
             notes.append(RESPONSE + INCOMPLETE)
         if st.conn.transport == "udp":
-            notes.extend(_edns_notes(query, sent))
+            _add_edns_notes(notes, query, sent)
         self._publish(conn, query, sent, notes)
 
     def response_error(self, st: FlowState, direction: Direction, msg_id: int | None,
@@ -155,8 +156,7 @@ class Correlator:
         self._env.publish(to_event(tx))
 
 
-def _edns_notes(query: Sent | None, response: Sent) -> list[str]:
-    notes = []
+def _add_edns_notes(notes: list[str], query: Sent | None, response: Sent) -> None:
     response_edns = response.msg.opt is not None
     if not response_edns and response.length > MAX_UDP_PLAIN_SIZE:
         notes.append(RESPONSE + UDP_TOO_LARGE)
@@ -166,4 +166,3 @@ def _edns_notes(query: Sent | None, response: Sent) -> list[str]:
             notes.append(RESPONDER_NO_EDNS)
         elif response_edns and not query_edns:
             notes.append(UNEXPECTED_EDNS)
-    return notes

@@ -142,7 +142,7 @@ class Question(NamedTuple):
 
 
 class Record(NamedTuple):
-    name: str   # with its trailing dot
+    name: str   # the owner, trailing dot removed as Packetbeat prints it ("." for the root)
     rtype: int
     rclass: int
     ttl: int
@@ -200,7 +200,7 @@ def decode(raw: bytes) -> Message | None:
     off = HEADER_LEN
     owners: dict[int, str] = {}  # most owner names are one pointer to the same place
     try:
-        off = _questions(raw, off, qdcount, msg.questions)
+        off = _questions(raw, off, qdcount, msg.questions, owners)
         if ancount:
             off = _records(raw, off, ancount, msg.answers, owners)
         if nscount:
@@ -209,15 +209,21 @@ def decode(raw: bytes) -> Message | None:
             off = _records(raw, off, arcount, msg.additionals, owners)
     except Malformed:
         msg.incomplete = True
-    for rec in reversed(msg.additionals):
-        # RFC 6891 6.1.1 lets OPT sit anywhere in the section; miekg takes the last one.
-        if rec.rtype == TYPE_OPT:
-            msg.opt = rec
-            break
+    if msg.additionals:
+        msg.opt = _last_opt(msg.additionals)
     return msg
 
 
-def _questions(raw: bytes, off: int, count: int, out: list[Question]) -> int:
+def _last_opt(additionals: list[Record]) -> Record | None:
+    # RFC 6891 6.1.1 lets OPT sit anywhere in the section; miekg takes the last one.
+    for rec in reversed(additionals):
+        if rec.rtype == TYPE_OPT:
+            return rec
+    return None
+
+
+def _questions(raw: bytes, off: int, count: int, out: list[Question],
+               owners: dict[int, str]) -> int:
     size = len(raw)
     for _ in range(count):
         if off >= size:  # the count was a lie; miekg stops here without an error
@@ -227,6 +233,10 @@ def _questions(raw: bytes, off: int, count: int, out: list[Question]) -> int:
         end = raw.find(0, off, off + MAX_NAME_OCTETS) + 5  # past qtype and qclass
         question = _plain_question(raw[off:end]) if 4 < end <= size else None
         if question is not None:
+            if off == HEADER_LEN:
+                # Answers' owners nearly always point at this name: what they read there
+                # is its text, trimmed as the question's is.
+                owners[off] = question.name
             off = end
         else:
             name, off = read_name(raw, off)
@@ -249,30 +259,42 @@ def _plain_question(wire: bytes) -> Question | None:
     return Question(trim_dot(name), qtype, qclass)
 
 
+# Record(...) runs a Python-level __new__ (a quarter of a microsecond); the same tuple built
+# by tuple.__new__ is the same Record, and a response builds several per message.
+_new_record = tuple.__new__
+
+
 def _records(raw: bytes, off: int, count: int, out: list[Record],
              owners: dict[int, str]) -> int:
     size = len(raw)
+    unpack = _RR_TAIL.unpack_from
+    append = out.append
     for _ in range(count):
         if off >= size:
             break
-        if raw[off] >= 0xC0 and off + 1 < size:
-            target = ((raw[off] & 0x3F) << 8) | raw[off + 1]
+        first = raw[off]
+        if first >= 0xC0 and off + 1 < size:
+            target = ((first & 0x3F) << 8) | raw[off + 1]
             name = owners.get(target)
             if name is None:
                 # Usually the question name, written out whole where it points.
                 found = _plain_at(raw, target)
-                name = owners[target] = (found or _walk_name(raw, off))[0]
+                name = owners[target] = trim_dot((found or _walk_name(raw, off))[0])
             off += 2
+        elif first == 0:  # the root: every OPT record's owner
+            name = "."
+            off += 1
         else:
             name, off = read_name(raw, off)
-        if off + 10 > size:
+            name = trim_dot(name)
+        rdata_off = off + 10
+        if rdata_off > size:
             raise Malformed("record header cut short")
-        rtype, rclass, ttl, rdlen = _RR_TAIL.unpack_from(raw, off)
-        off += 10
-        if off + rdlen > size:
+        rtype, rclass, ttl, rdlen = unpack(raw, off)
+        off = rdata_off + rdlen
+        if off > size:
             raise Malformed("rdata runs past the message")
-        out.append(Record(name, rtype, rclass, ttl, off, rdlen))
-        off += rdlen
+        append(_new_record(Record, (name, rtype, rclass, ttl, rdata_off, rdlen)))
     return off
 
 
