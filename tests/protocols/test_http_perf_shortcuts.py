@@ -162,3 +162,40 @@ def test_head_end_agrees_with_the_regex_when_a_body_shares_the_window():
         data = head + rng.choice((b"\r\n\r\n", b"\n\n", b"\n\r\n", b"\r\n\n", b"")) + body
         found = _HEAD_END.search(data)
         assert head_end(data) == (found.end() if found else -1), data
+
+
+def test_cached_header_lines_read_as_the_first_time():
+    rng = random.Random(17)
+    start = parse_start_line(b"GET / HTTP/1.1")
+    blocks = [b"GET / HTTP/1.1\r\n" + _noise(rng, rng.randrange(0, 40)) + b"\r\n\r\n"
+              for _ in range(2000)]
+    for _ in range(2):  # the second pass reads the lines the first one cached
+        for block in blocks:
+            head = parse_head(block, 1000, start)
+            assert (head.headers, head.bad_lines) == _reference_headers(block), block
+
+
+def test_a_cached_line_is_not_changed_by_the_fold_that_follows_it():
+    block = b"HTTP/1.1 200 OK\r\nX-Fold: a\r\n  b\r\n\r\n"
+    assert parse_head(block, 10).headers == [("x-fold", b"a b")]
+    assert parse_head(b"HTTP/1.1 200 OK\r\nX-Fold: a\r\n\r\n", 10).headers == [
+        ("x-fold", b"a")]
+    assert parse_head(block, 10).headers == [("x-fold", b"a b")]
+
+
+def test_cached_header_lines_still_count_against_max_headers():
+    block = b"HTTP/1.1 200 OK\r\n" + b"A: 1\r\nB: 2\r\nC: 3\r\n" + b"\r\n"
+    assert len(parse_head(block, 3).headers) == 3
+    assert parse_head(block, 2) == "too many headers"
+    assert parse_head(block, 2) == "too many headers"
+
+
+def test_header_line_cache_stays_bounded():
+    for i in range(wire._LINES_MAX + 100):
+        parse_head(b"HTTP/1.1 200 OK\r\nX-Id: " + str(i).encode() + b"\r\n\r\n", 10)
+    long_line = b"X-Long: " + b"v" * 1000
+    head = parse_head(b"HTTP/1.1 200 OK\r\n" + long_line + b"\r\n\r\n", 10)
+    assert head.headers == [("x-long", b"v" * 1000)]
+    assert len(wire._LINES) <= wire._LINES_MAX
+    assert all(len(line) <= wire._CACHED_HEADER_MAX for line in wire._LINES)
+
