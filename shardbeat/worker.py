@@ -182,13 +182,15 @@ class _BatchPlan:
         and never built); each scalar frame (-1) between runs is decoded on its own."""
         worker = self.worker
         built = StreamRows(self.batch, self.cols, rows[rows >= 0])
-        skip = worker.pipeline.tcp.skip_segment
+        tcp = worker.pipeline.tcp
+        skip, skip_run = tcp.skip_segment, tcp.skip_run
         scalar = np.flatnonzero(rows < 0).tolist()
         done = 0  # rows of `built` dispatched so far
         for nth, at in enumerate(scalar + [len(rows)]):
             upto = at - nth  # the rows before `at`, less the scalar frames among them
             if upto > done:
-                errors = worker.pipeline.dispatch_streams(built.packets(done, upto, skip))
+                errors = worker.pipeline.dispatch_streams(
+                    built.packets(done, upto, skip, skip_run))
                 if errors:
                     worker.counters.inc("worker_packet_errors", errors)
                 done = upto
