@@ -11,10 +11,14 @@ from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 from shardbeat.protocols.base import Progress
 from shardbeat.protocols.http import wire
+from shardbeat.protocols.http import events
 from shardbeat.protocols.http.config import HttpConfig
+from shardbeat.protocols.http.events import EventBuilder
+from shardbeat.protocols.http.message import Options
 from shardbeat.protocols.http.parser import _consumed
 from shardbeat.protocols.http.urls import (
     _HOST_OK, _HOST_SAFE, _PATH_OK, _PATH_SAFE, _escape, _query_escape, _unescape,
+    parse_ip, split_host,
 )
 from shardbeat.protocols.http.wire import head_end, parse_head, parse_start_line
 from tests.protocols.test_http_driver import (
@@ -199,3 +203,14 @@ def test_header_line_cache_stays_bounded():
     assert len(wire._LINES) <= wire._LINES_MAX
     assert all(len(line) <= wire._CACHED_HEADER_MAX for line in wire._LINES)
 
+
+
+def test_host_headers_read_the_same_from_the_cache():
+    builder = EventBuilder(Options.from_config(HttpConfig()), None)
+    for raw in (b"example.com", b"example.com:8080", b"[::1]:81", b"10.0.0.1", b"::1",
+                b"", b"h:99999", b"Ex\xe9mple", b"a" * 500):
+        host, port = split_host(raw.decode("utf-8", "replace"))
+        expected = (host, port, parse_ip(host))
+        assert builder._host(raw) == expected
+        assert builder._host(raw) == expected  # from the cache
+    assert all(len(raw) <= events._CACHED_HOST_MAX for raw in builder._hosts)

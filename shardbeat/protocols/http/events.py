@@ -30,6 +30,9 @@ from shardbeat.transactions.event import Transaction, to_event
 
 UNMATCHED_REQUEST = "Unmatched request"
 UNMATCHED_RESPONSE = "Unmatched response"
+# Host headers seen, split (EventBuilder._host): bounded in count and length (~1 MB).
+_HOSTS_MAX = 4096
+_CACHED_HOST_MAX = 128
 
 
 def text(raw: bytes | bytearray) -> str:
@@ -112,6 +115,7 @@ class EventBuilder:
     def __init__(self, opts: Options, counters: Any) -> None:
         self.opts = opts
         self.counters = counters
+        self._hosts: dict[bytes, tuple[str, int, str | None]] = {}
 
     def build(self, requ: Message | None, resp: Message | None, conn: Conn) -> dict:
         """The event for a pair; either side may be missing (noted by the caller)."""
@@ -193,9 +197,8 @@ class EventBuilder:
     def _endpoints(self, requ: Message, tx: Transaction, fields: dict, path: str,
                    params: str) -> None:
         conn = tx.conn
-        host, port = split_host(text(requ.host))
+        host, port, host_ip = self._host(requ.host)
         related: dict[str, list[str]] = {}
-        host_ip = parse_ip(host)
         if host_ip:
             tx.related_ips.append(host_ip)
         elif host:
@@ -217,6 +220,17 @@ class EventBuilder:
             related["user"] = [user]
         if related:
             fields["related"] = related
+
+    def _host(self, raw: bytes) -> tuple[str, int, str | None]:
+        """(host, port or 0, canonical address when the host is one) of a Host header.
+        A connection's requests name the same host: each is worked out once, bounded."""
+        known = self._hosts.get(raw)
+        if known is None:
+            host, port = split_host(text(raw))
+            known = (host, port, parse_ip(host))
+            if len(raw) <= _CACHED_HOST_MAX and len(self._hosts) < _HOSTS_MAX:
+                self._hosts[raw] = known
+        return known
 
     def _forwarded(self, requ: Message, tx: Transaction, fields: dict) -> None:
         if not requ.real_ip:
