@@ -183,10 +183,14 @@ class EventBuilder:
         except BadURL:
             self.counters.inc("http_bad_uri")
             return "", ""
+        form_body = requ.content_length > 0 and requ.save_body \
+            and b"urlencoded" in requ.content_type
+        if not query and not form_body:
+            return text(path), ""  # no parameters: what the empty parse encodes
         values: dict[bytes, list[bytes]] = {}
         parse_query(query, values)
         hide_secrets(values, self.opts.hide_keywords)
-        if requ.content_length > 0 and requ.save_body and b"urlencoded" in requ.content_type:
+        if form_body:
             form: dict[bytes, list[bytes]] = {}
             if not parse_query(body, form):
                 return text(path), ""
