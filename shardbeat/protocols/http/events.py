@@ -93,6 +93,8 @@ def collect_headers(msg: Message, opts: Options) -> dict[str, Any]:
                             else msg.body_bytes}
     if msg.content_type:
         hdrs["content-type"] = text(msg.content_type)
+    if not msg.headers:  # nothing captured (the default)
+        return hdrs
     cookie = msg.cookie_name()
     for name, value in msg.headers.items():
         if name in ("content-length", "content-type"):
@@ -214,11 +216,12 @@ class EventBuilder:
             requ.note("Host header port number mismatch")
         if requ.referer and text(requ.referer) not in related.get("hosts", ()):
             related.setdefault("hosts", []).append(text(requ.referer))
-        self._forwarded(requ, tx, fields)
+        if requ.real_ip:
+            self._forwarded(requ, tx, fields)
         fields["url"] = _url(host, port, path, params)
         if requ.user_agent:
             fields["user_agent"] = {"original": text(requ.user_agent)}
-        user = basic_user(requ.authorization)
+        user = basic_user(requ.authorization) if requ.authorization else ""
         if user:
             fields["user"] = {"name": user}
             related["user"] = [user]

@@ -39,6 +39,11 @@ class StartLine(NamedTuple):
     status_phrase: bytes = b""
 
 
+# A request line is built once per request: tuple.__new__ straight, not through the
+# NamedTuple's Python-level __new__ with its keyword defaults.
+_new_line = tuple.__new__
+
+
 def _version(major: bytes, minor: bytes) -> str:
     # Packetbeat's parseVersion: anything past HTTP/1.2 is not HTTP/1.x and reads as 1.0.
     if major > b"1" or minor > b"2":
@@ -81,7 +86,7 @@ def parse_start_line(line: bytes) -> StartLine | None:
         version = _version(m.group(1), m.group(2))
     if method not in _COMMON_METHODS and not _METHOD.match(method):
         return None
-    return StartLine(True, version, method=method, target=line[first + 1:last])
+    return _new_line(StartLine, (True, version, method, line[first + 1:last], 0, b""))
 
 
 def head_end(window: bytes) -> int:
