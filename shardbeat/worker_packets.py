@@ -116,7 +116,9 @@ def _runs(c: Columns, rows: np.ndarray) -> tuple[list, list, list, Callable]:
     in order (each one's sequence number where the one before ended), with no other row
     of the connection between them; all data without SYN, FIN or RST. The run's last
     segment is left out: it is usually the one that ends a body, which cannot be taken
-    by length. Found for all rows at once: rows sorted by connection, then by row."""
+    by length; and no run starts at a chain's first segment: that is usually a message
+    head, whose offer would fail (a chain that begins inside a body loses one segment to
+    a plain offer). Found for all rows at once: rows sorted by connection, then by row."""
     n = len(rows)
     none = ([-1] * n, [0] * n, [0] * n, lambda i: ())
     if n <= _MIN_RUN:  # the run and its last segment, left out
@@ -145,7 +147,7 @@ def _runs(c: Columns, rows: np.ndarray) -> tuple[list, list, list, Callable]:
     run_last = np.flatnonzero(np.concatenate((breaks[1:], [True])))[run_id]
     pos = np.arange(n)
     end = run_last - 1  # the run's last segment left out
-    starts = (end - pos) >= _MIN_RUN - 1
+    starts = ((end - pos) >= _MIN_RUN - 1) & ~breaks
     sizes = size[order]
     total = np.cumsum(sizes)
     last_row = np.full(n, -1, dtype=np.int64)
