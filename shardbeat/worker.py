@@ -169,12 +169,16 @@ class _BatchPlan:
                                      c.dst_lo[rows], c.sport[rows], c.dport[rows], vlan])
         last = np.full(len(first), np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(last, inverse, c.ts[rows])
-        tcp = self.worker.pipeline.tcp
-        for row, ts in zip(rows[first].tolist(), last.tolist()):
-            src_ip, dst_ip = addresses(data, int(c.l3[row]), int(c.version[row]))
-            src, dst = (src_ip, int(c.sport[row])), (dst_ip, int(c.dport[row]))
-            vlans = (int(c.vlan[row]),) if c.has_vlan[row] else ()
-            tcp.touch((src, dst, vlans) if src < dst else (dst, src, vlans), ts)
+        touch = self.worker.pipeline.tcp.touch
+        # Each connection's columns gathered at once: a numpy scalar read per field and
+        # connection cost more than the touch itself.
+        sel = rows[first]
+        for l3, version, sport, dport, tagged, vid, ts in zip(*[col[sel].tolist() for col in (
+                c.l3, c.version, c.sport, c.dport, c.has_vlan, c.vlan)], last.tolist()):
+            src_ip, dst_ip = addresses(data, l3, version)
+            src, dst = (src_ip, sport), (dst_ip, dport)
+            vlans = (vid,) if tagged else ()
+            touch((src, dst, vlans) if src < dst else (dst, src, vlans), ts)
 
     def _per_packet(self, frames: np.ndarray, rows: np.ndarray) -> None:
         """In frame order: each run of batch-decoded rows is drawn lazily by
@@ -182,13 +186,15 @@ class _BatchPlan:
         and never built); each scalar frame (-1) between runs is decoded on its own."""
         worker = self.worker
         built = StreamRows(self.batch, self.cols, rows[rows >= 0])
-        skip = worker.pipeline.tcp.skip_segment
+        tcp = worker.pipeline.tcp
+        skip, skip_run = tcp.skip_segment, tcp.skip_run
         scalar = np.flatnonzero(rows < 0).tolist()
         done = 0  # rows of `built` dispatched so far
         for nth, at in enumerate(scalar + [len(rows)]):
             upto = at - nth  # the rows before `at`, less the scalar frames among them
             if upto > done:
-                errors = worker.pipeline.dispatch_streams(built.packets(done, upto, skip))
+                errors = worker.pipeline.dispatch_streams(
+                    built.packets(done, upto, skip, skip_run))
                 if errors:
                     worker.counters.inc("worker_packet_errors", errors)
                 done = upto

@@ -124,6 +124,18 @@ class TcpTracker(PortTable):
         half.next_seq = (seq + nbytes) & _MASK
         return True
 
+    def skip_run(self, key: tuple, src: tuple, seq: int, nbytes: int, ts: int,
+                 span: int) -> bool:
+        """Consecutive in-order data segments of one direction (the caller checked: no
+        SYN, FIN or RST, no other segment of the connection among them), `nbytes` in
+        all, the last at `ts`, taken as one by `skip_segment`: when the parser takes
+        their sum by length, it would have taken each of them. The other connections'
+        `span` packets among them go by untouched, so this one must not be evicted by
+        one of those opening: the table must have room for all of them."""
+        if len(self._table) + span >= self._config.max_connections:
+            return False
+        return self.skip_segment(key, src, seq, nbytes, ts)
+
     def touch(self, key: tuple, ts: int) -> None:
         """Bare ACKs of `key` were seen up to `ts`: they change nothing but the idle clock,
         so the batch path counts them here instead of as packets."""

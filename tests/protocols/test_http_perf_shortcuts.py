@@ -11,10 +11,14 @@ from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 from shardbeat.protocols.base import Progress
 from shardbeat.protocols.http import wire
+from shardbeat.protocols.http import events
 from shardbeat.protocols.http.config import HttpConfig
+from shardbeat.protocols.http.events import EventBuilder
+from shardbeat.protocols.http.message import Options
 from shardbeat.protocols.http.parser import _consumed
 from shardbeat.protocols.http.urls import (
     _HOST_OK, _HOST_SAFE, _PATH_OK, _PATH_SAFE, _escape, _query_escape, _unescape,
+    parse_ip, split_host,
 )
 from shardbeat.protocols.http.wire import head_end, parse_head, parse_start_line
 from tests.protocols.test_http_driver import (
@@ -162,3 +166,51 @@ def test_head_end_agrees_with_the_regex_when_a_body_shares_the_window():
         data = head + rng.choice((b"\r\n\r\n", b"\n\n", b"\n\r\n", b"\r\n\n", b"")) + body
         found = _HEAD_END.search(data)
         assert head_end(data) == (found.end() if found else -1), data
+
+
+def test_cached_header_lines_read_as_the_first_time():
+    rng = random.Random(17)
+    start = parse_start_line(b"GET / HTTP/1.1")
+    blocks = [b"GET / HTTP/1.1\r\n" + _noise(rng, rng.randrange(0, 40)) + b"\r\n\r\n"
+              for _ in range(2000)]
+    for _ in range(2):  # the second pass reads the lines the first one cached
+        for block in blocks:
+            head = parse_head(block, 1000, start)
+            assert (head.headers, head.bad_lines) == _reference_headers(block), block
+
+
+def test_a_cached_line_is_not_changed_by_the_fold_that_follows_it():
+    block = b"HTTP/1.1 200 OK\r\nX-Fold: a\r\n  b\r\n\r\n"
+    assert parse_head(block, 10).headers == [("x-fold", b"a b")]
+    assert parse_head(b"HTTP/1.1 200 OK\r\nX-Fold: a\r\n\r\n", 10).headers == [
+        ("x-fold", b"a")]
+    assert parse_head(block, 10).headers == [("x-fold", b"a b")]
+
+
+def test_cached_header_lines_still_count_against_max_headers():
+    block = b"HTTP/1.1 200 OK\r\n" + b"A: 1\r\nB: 2\r\nC: 3\r\n" + b"\r\n"
+    assert len(parse_head(block, 3).headers) == 3
+    assert parse_head(block, 2) == "too many headers"
+    assert parse_head(block, 2) == "too many headers"
+
+
+def test_header_line_cache_stays_bounded():
+    for i in range(wire._LINES_MAX + 100):
+        parse_head(b"HTTP/1.1 200 OK\r\nX-Id: " + str(i).encode() + b"\r\n\r\n", 10)
+    long_line = b"X-Long: " + b"v" * 1000
+    head = parse_head(b"HTTP/1.1 200 OK\r\n" + long_line + b"\r\n\r\n", 10)
+    assert head.headers == [("x-long", b"v" * 1000)]
+    assert len(wire._LINES) <= wire._LINES_MAX
+    assert all(len(line) <= wire._CACHED_HEADER_MAX for line in wire._LINES)
+
+
+
+def test_host_headers_read_the_same_from_the_cache():
+    builder = EventBuilder(Options.from_config(HttpConfig()), None)
+    for raw in (b"example.com", b"example.com:8080", b"[::1]:81", b"10.0.0.1", b"::1",
+                b"", b"h:99999", b"Ex\xe9mple", b"a" * 500):
+        host, port = split_host(raw.decode("utf-8", "replace"))
+        expected = (host, port, parse_ip(host))
+        assert builder._host(raw) == expected
+        assert builder._host(raw) == expected  # from the cache
+    assert all(len(raw) <= events._CACHED_HOST_MAX for raw in builder._hosts)

@@ -30,6 +30,9 @@ from shardbeat.transactions.event import Transaction, to_event
 
 UNMATCHED_REQUEST = "Unmatched request"
 UNMATCHED_RESPONSE = "Unmatched response"
+# Host headers seen, split (EventBuilder._host): bounded in count and length (~1 MB).
+_HOSTS_MAX = 4096
+_CACHED_HOST_MAX = 128
 
 
 def text(raw: bytes | bytearray) -> str:
@@ -90,6 +93,8 @@ def collect_headers(msg: Message, opts: Options) -> dict[str, Any]:
                             else msg.body_bytes}
     if msg.content_type:
         hdrs["content-type"] = text(msg.content_type)
+    if not msg.headers:  # nothing captured (the default)
+        return hdrs
     cookie = msg.cookie_name()
     for name, value in msg.headers.items():
         if name in ("content-length", "content-type"):
@@ -112,6 +117,7 @@ class EventBuilder:
     def __init__(self, opts: Options, counters: Any) -> None:
         self.opts = opts
         self.counters = counters
+        self._hosts: dict[bytes, tuple[str, int, str | None]] = {}
 
     def build(self, requ: Message | None, resp: Message | None, conn: Conn) -> dict:
         """The event for a pair; either side may be missing (noted by the caller)."""
@@ -179,10 +185,14 @@ class EventBuilder:
         except BadURL:
             self.counters.inc("http_bad_uri")
             return "", ""
+        form_body = requ.content_length > 0 and requ.save_body \
+            and b"urlencoded" in requ.content_type
+        if not query and not form_body:
+            return text(path), ""  # no parameters: what the empty parse encodes
         values: dict[bytes, list[bytes]] = {}
         parse_query(query, values)
         hide_secrets(values, self.opts.hide_keywords)
-        if requ.content_length > 0 and requ.save_body and b"urlencoded" in requ.content_type:
+        if form_body:
             form: dict[bytes, list[bytes]] = {}
             if not parse_query(body, form):
                 return text(path), ""
@@ -193,9 +203,8 @@ class EventBuilder:
     def _endpoints(self, requ: Message, tx: Transaction, fields: dict, path: str,
                    params: str) -> None:
         conn = tx.conn
-        host, port = split_host(text(requ.host))
+        host, port, host_ip = self._host(requ.host)
         related: dict[str, list[str]] = {}
-        host_ip = parse_ip(host)
         if host_ip:
             tx.related_ips.append(host_ip)
         elif host:
@@ -207,16 +216,28 @@ class EventBuilder:
             requ.note("Host header port number mismatch")
         if requ.referer and text(requ.referer) not in related.get("hosts", ()):
             related.setdefault("hosts", []).append(text(requ.referer))
-        self._forwarded(requ, tx, fields)
+        if requ.real_ip:
+            self._forwarded(requ, tx, fields)
         fields["url"] = _url(host, port, path, params)
         if requ.user_agent:
             fields["user_agent"] = {"original": text(requ.user_agent)}
-        user = basic_user(requ.authorization)
+        user = basic_user(requ.authorization) if requ.authorization else ""
         if user:
             fields["user"] = {"name": user}
             related["user"] = [user]
         if related:
             fields["related"] = related
+
+    def _host(self, raw: bytes) -> tuple[str, int, str | None]:
+        """(host, port or 0, canonical address when the host is one) of a Host header.
+        A connection's requests name the same host: each is worked out once, bounded."""
+        known = self._hosts.get(raw)
+        if known is None:
+            host, port = split_host(text(raw))
+            known = (host, port, parse_ip(host))
+            if len(raw) <= _CACHED_HOST_MAX and len(self._hosts) < _HOSTS_MAX:
+                self._hosts[raw] = known
+        return known
 
     def _forwarded(self, requ: Message, tx: Transaction, fields: dict) -> None:
         if not requ.real_ip:

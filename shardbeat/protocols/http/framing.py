@@ -28,6 +28,12 @@ HEAD_STEP = 2048        # first window searched for a head's end; doubles after
 _CRLF = b"\r\n"
 _NEED, _BAD, _TOO_BIG = -1, -2, -3
 _BLANK = (10, 13)
+# Enum members as module constants: `Phase.X` is a slow metaclass lookup, and these run
+# for every message (as in parser.py).
+_TO_SERVER = Direction.TO_SERVER
+_BODY_LEN, _BODY_CLOSE = Phase.BODY_LEN, Phase.BODY_CLOSE
+_CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER = (
+    Phase.CHUNK_SIZE, Phase.CHUNK_DATA, Phase.CHUNK_END, Phase.TRAILER)
 
 
 class Framer:
@@ -104,7 +110,7 @@ class Framer:
     def _begin(self, st: HttpState, d: DirState, head: Head, raw: bytes,
                direction: Direction) -> int:
         is_request = head.start.is_request
-        if is_request != ((direction ^ st.flipped) == Direction.TO_SERVER):
+        if is_request != ((direction ^ st.flipped) == _TO_SERVER):
             if st.decided:
                 return self.fail(st, d, direction, "http_wrong_direction", memoryview(raw))
             st.flip()
@@ -128,10 +134,10 @@ class Framer:
     def _request_body(self, st: HttpState, d: DirState, msg: Message,
                       direction: Direction) -> None:
         if msg.chunked:
-            d.phase = Phase.CHUNK_SIZE
+            d.phase = _CHUNK_SIZE
         elif msg.content_length > 0:
             msg.body_bytes = d.remaining = msg.content_length
-            d.phase = Phase.BODY_LEN
+            d.phase = _BODY_LEN
         else:
             self.complete(st, d, direction)
 
@@ -149,15 +155,15 @@ class Framer:
         elif 100 <= code < 200 or code in (204, 304) or method == b"HEAD":
             self.complete(st, d, direction)
         elif msg.chunked:
-            d.phase = Phase.CHUNK_SIZE
+            d.phase = _CHUNK_SIZE
         elif msg.has_content_length:
             msg.body_bytes = d.remaining = msg.content_length
             if d.remaining:
-                d.phase = Phase.BODY_LEN
+                d.phase = _BODY_LEN
             else:
                 self.complete(st, d, direction)
         elif msg.closes:
-            d.phase = Phase.BODY_CLOSE
+            d.phase = _BODY_CLOSE
         else:
             # Packetbeat's rule: a keep-alive response without length has no body.
             self.complete(st, d, direction)
@@ -198,7 +204,7 @@ class Framer:
             return self.fail(st, d, direction, "http_bad_chunks", view)
         d.msg.size += nl + 1
         d.remaining = size
-        d.phase = Phase.CHUNK_DATA if size else Phase.TRAILER
+        d.phase = _CHUNK_DATA if size else _TRAILER
         return nl + 1
 
     def chunk_data(self, st: HttpState, d: DirState, view: memoryview,
@@ -211,7 +217,7 @@ class Framer:
         msg.body_bytes += n
         d.remaining -= n
         if d.remaining == 0:
-            d.phase = Phase.CHUNK_END
+            d.phase = _CHUNK_END
         return n
 
     def chunk_end(self, st: HttpState, d: DirState, view: memoryview,
@@ -226,7 +232,7 @@ class Framer:
         else:
             return self.fail(st, d, direction, "http_bad_chunks", view)
         d.msg.size += n
-        d.phase = Phase.CHUNK_SIZE
+        d.phase = _CHUNK_SIZE
         return n
 
     def trailer(self, st: HttpState, d: DirState, view: memoryview, direction: Direction,

@@ -136,10 +136,14 @@ class Message:
         self.head_len = self.size = len(raw)
         captured = self.headers
         real_ip = opts.real_ip_header
+        send_all, send = opts.send_all_headers, opts.send_headers
         for name, value in head.headers:
             if name in _READ or (real_ip and name == real_ip):
-                self._framing(name, value, opts)
-            if opts.send_all_headers or name in opts.send_headers:
+                if name == "content-length":  # the one nearly every message has
+                    self._content_length(value)
+                else:
+                    self._framing(name, value, opts)
+            if send_all or name in send:
                 old = captured.get(name)
                 captured[name] = value if old is None else old + b", " + value
         self._choose_body(opts)
