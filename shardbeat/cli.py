@@ -4,8 +4,13 @@ error, or a capture that cannot be read)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
+
+# Before numpy is imported: a packet worker does no linear algebra, and OpenBLAS's thread
+# pool (one thread per further core, in every process) only competes with the workers.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from shardbeat import __version__
 
