@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Callable, Protocol
 
+from shardbeat.flows.community_id import community_id_v1
+
 
 class Direction(IntEnum):
     TO_SERVER = 0
@@ -51,8 +53,6 @@ class Conn:
     @property
     def community_id(self) -> str:
         if self._community_id is None:
-            from shardbeat.flows.community_id import community_id_v1
-
             proto = 6 if self.transport == "tcp" else 17
             self._community_id = community_id_v1(
                 proto, self.client_ip, self.server_ip, self.client_port, self.server_port
