@@ -91,7 +91,7 @@ class Transaction:
     destination_domain: str | None = None
 
 
-def _endpoint(ip: str, port: int, nbytes: int, domain: str | None) -> dict:
+def endpoint(ip: str, port: int, nbytes: int, domain: str | None) -> dict:
     if port and nbytes and not domain:  # most endpoints of a finished transaction
         return {"ip": ip, "port": port, "bytes": nbytes}
     ep: dict[str, Any] = {"ip": ip}
@@ -122,7 +122,7 @@ def _event_group(tx: Transaction) -> tuple[str, dict]:
     return stamp, event
 
 
-def _related(client_ip: str, server_ip: str, others: list[str]) -> list[str]:
+def related_ips(client_ip: str, server_ip: str, others: list[str]) -> list[str]:
     """Each address once, in order of first mention."""
     related = [client_ip] if client_ip == server_ip else [client_ip, server_ip]
     for ip in others:
@@ -135,8 +135,8 @@ def to_event(tx: Transaction) -> dict:
     conn = tx.conn
     client_ip, server_ip = ip_text(conn.client_ip), ip_text(conn.server_ip)
     request_bytes, response_bytes = tx.request_bytes, tx.response_bytes
-    source = _endpoint(client_ip, conn.client_port, request_bytes, tx.source_domain)
-    destination = _endpoint(server_ip, conn.server_port, response_bytes,
+    source = endpoint(client_ip, conn.client_port, request_bytes, tx.source_domain)
+    destination = endpoint(server_ip, conn.server_port, response_bytes,
                             tx.destination_domain)
     stamp, event = _event_group(tx)
     network: dict[str, Any] = {
@@ -157,7 +157,7 @@ def to_event(tx: Transaction) -> dict:
         "client": source,
         "server": destination,
         "network": network,
-        "related": {"ip": _related(client_ip, server_ip, tx.related_ips)},
+        "related": {"ip": related_ips(client_ip, server_ip, tx.related_ips)},
     }
     _add_texts(out, tx)
     if tx.notes:
