@@ -62,6 +62,26 @@ def start_times(ts_ns: int) -> tuple[str, str]:
     return f"{base}.{digits[:3]}Z", f"{base}.{digits.rstrip('0')}Z"
 
 
+def span_times(start_ns: int, end_ns: int) -> tuple[str, str, str]:
+    """(`@timestamp`, `event.start`, `event.end`) of a transaction with both ends. Nearly
+    every one starts and ends within one second: the end then takes the start's second text
+    and its fraction is the start's plus the duration, without a second division of a
+    nanosecond time (a multi-digit integer)."""
+    secs, ns = divmod(start_ns, _NS)
+    base = _second_text(secs)
+    if ns:
+        digits = str(_NS + ns)[1:]
+        stamp, start = f"{base}.{digits[:3]}Z", f"{base}.{digits.rstrip('0')}Z"
+    else:
+        stamp, start = base + ".000Z", base + "Z"
+    end_ns_part = ns + (end_ns - start_ns)
+    if not 0 <= end_ns_part < _NS:
+        return stamp, start, timestamp_ns(end_ns)
+    if end_ns_part:
+        return stamp, start, f"{base}.{str(_NS + end_ns_part)[1:].rstrip('0')}Z"
+    return stamp, start, base + "Z"
+
+
 @dataclass(slots=True)
 class Transaction:
     """What a protocol knows about one request/response pair; `to_event` does the rest.

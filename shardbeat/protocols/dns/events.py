@@ -20,8 +20,8 @@ from shardbeat.protocols.dns.names import CLASSES, TYPES, class_name, opcode_nam
 from shardbeat.protocols.dns.rdata import DATA_ONLY, escape_raw, format_rdata
 from shardbeat.protocols.dns.wire import AA, AD, CD, RA, RD, TC, Malformed, Message, \
     Question, Record
-from shardbeat.transactions.event import endpoint, ip_text, related_ips, start_times, \
-    timestamp_ns
+from shardbeat.transactions.event import endpoint, ip_text, related_ips, span_times, \
+    start_times
 
 _FLAG_KEYS = (("authoritative", AA), ("truncated_response", TC), ("recursion_desired", RD),
               ("recursion_available", RA), ("authentic_data", AD), ("checking_disabled", CD))
@@ -226,17 +226,20 @@ def dns_event(conn: Conn, query: Sent | None, response: Sent | None, notes: list
     request_bytes = query.length if query is not None else 0
     head = query if query is not None else response
     start_ns = head.ts
-    stamp, start = start_times(start_ns)
-    event = {"kind": "event", "category": _CATEGORY, "type": _EVENT_TYPE, "dataset": "dns",
-             "start": start}
     status = "Error"
     if query is not None and response is not None:
         end_ns = response.ts
-        event["end"] = timestamp_ns(end_ns)
+        stamp, start, end = span_times(start_ns, end_ns)
+        event = {"kind": "event", "category": _CATEGORY, "type": _EVENT_TYPE,
+                 "dataset": "dns", "start": start, "end": end}
         if end_ns >= start_ns:
             event["duration"] = end_ns - start_ns
         if not response.msg.flags & 0xF:
             status = "OK"
+    else:
+        stamp, start = start_times(start_ns)
+        event = {"kind": "event", "category": _CATEGORY, "type": _EVENT_TYPE,
+                 "dataset": "dns", "start": start}
     client_ip, server_ip = ip_text(conn.client_ip), ip_text(conn.server_ip)
     source = endpoint(client_ip, conn.client_port, request_bytes, None)
     destination = endpoint(server_ip, conn.server_port, response_bytes, None)
