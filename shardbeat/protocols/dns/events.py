@@ -14,7 +14,7 @@ from functools import lru_cache
 from shardbeat.protocols.base import Conn
 from shardbeat.protocols.dns.config import DnsConfig
 from shardbeat.protocols.dns.domain import question_domain
-from shardbeat.protocols.dns.edns import format_opt
+from shardbeat.protocols.dns.edns import bare_opt, format_opt
 from shardbeat.protocols.dns.names import CLASSES, TYPES, class_name, opcode_name, rcode_name, \
     type_name
 from shardbeat.protocols.dns.rdata import DATA_ONLY, escape_raw, format_rdata
@@ -96,11 +96,12 @@ def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
     if msg.questions:
         out["question"] = _question_object(msg.questions[0])
     if opt is not None:
-        out["opt"] = format_opt(msg.raw, opt)
+        out["opt"] = bare_opt(opt.ttl, opt.rclass) if not opt.rdlen else \
+            format_opt(msg.raw, opt)
     answers = msg.answers
     out["answers_count"] = len(answers)
     if answers:
-        listed = _records(msg.raw, answers, found, collect_ips=True)
+        listed = _records(msg.raw, answers, found, True)
         if listed:
             out["answers"] = listed
         if found.resolved_ips:
@@ -127,6 +128,7 @@ def _rdata(raw: bytes, rec: Record, found: Rendered) -> dict | None:
 
 def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bool) -> list:
     out = []
+    ips = found.resolved_ips if collect_ips else None
     for rec in records:
         owner, rtype, rclass, ttl, off, rdlen = rec
         data_of = DATA_ONLY.get(rtype)
@@ -149,8 +151,8 @@ def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bo
         else:
             if data is None:
                 continue
-            if collect_ips and rtype in _ADDRESS_TYPES:
-                found.resolved_ips.append(data)
+            if ips is not None and rtype in _ADDRESS_TYPES:
+                ips.append(data)
         out.append({"name": owner, "type": TYPES.get(rtype) or type_name(rtype),
                     "class": CLASSES.get(rclass) or class_name(rclass), "ttl": str(ttl),
                     "data": data})

@@ -257,8 +257,10 @@ def _decode(raw: bytes) -> Message:
             off = _records(raw, off, arcount, msg.additionals, owners)
     except Malformed:
         msg.incomplete = True
-    if msg.additionals:
-        msg.opt = _last_opt(msg.additionals)
+    additionals = msg.additionals
+    if additionals:
+        last = additionals[-1]  # where OPT nearly always is
+        msg.opt = last if last[1] == TYPE_OPT else _last_opt(additionals)
     return msg
 
 
