@@ -192,6 +192,7 @@ AA, TC, RD, RA, AD, CD = 0x0400, 0x0200, 0x0100, 0x0080, 0x0020, 0x0010
 
 
 _ID_FLAGS = struct.Struct("!HH")
+_EMPTY_ROOT_RR = 1 + _RR_TAIL.size  # root owner, type, class, ttl, rdlength 0
 _new_message = object.__new__
 # What a query usually is, and all `_query_sections` keeps: one question, no answer or
 # authority, at most one additional (OPT), in at most this many bytes. Each kept body thus
@@ -253,7 +254,15 @@ def _decode(raw: bytes) -> Message:
             off = _records(raw, off, ancount, msg.answers, owners)
         if nscount:
             off = _records(raw, off, nscount, msg.authorities, owners)
-        if arcount:
+        if arcount == 1 and len(raw) - off == _EMPTY_ROOT_RR and not raw[off]:
+            # What nearly every EDNS message ends with: one root-owned record with empty
+            # rdata (OPT without options), read in place as `_records` would read it.
+            rtype, rclass, ttl, rdlen = _RR_TAIL.unpack_from(raw, off + 1)
+            if rdlen:
+                raise Malformed("rdata runs past the message")
+            msg.additionals.append(
+                _new_record(Record, (".", rtype, rclass, ttl, off + _EMPTY_ROOT_RR, 0)))
+        elif arcount:
             off = _records(raw, off, arcount, msg.additionals, owners)
     except Malformed:
         msg.incomplete = True
