@@ -97,4 +97,9 @@ class Parser(Protocol):
     #     `feed` would have consumed them all), False with nothing changed otherwise.
     #     The stream layer offers it only when it would feed those bytes directly (in
     #     sync, nothing buffered), and feeds them as usual on False.
+    #
+    # def datagram(self, st, data, direction, ts) -> bool:
+    #     UDP only, in place of `feed`: one whole datagram (bytes or memoryview), taken as
+    #     `feed` would take it, counting its own errors. Returns whether anything is still
+    #     pending: the dispatcher drops the flow at once when not (nothing for `close`).
 
