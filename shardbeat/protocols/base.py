@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Callable, Protocol
 
+from shardbeat.flows.community_id import community_id_v1
+
 
 class Direction(IntEnum):
     TO_SERVER = 0
@@ -51,8 +53,6 @@ class Conn:
     @property
     def community_id(self) -> str:
         if self._community_id is None:
-            from shardbeat.flows.community_id import community_id_v1
-
             proto = 6 if self.transport == "tcp" else 17
             self._community_id = community_id_v1(
                 proto, self.client_ip, self.server_ip, self.client_port, self.server_port
@@ -97,4 +97,9 @@ class Parser(Protocol):
     #     `feed` would have consumed them all), False with nothing changed otherwise.
     #     The stream layer offers it only when it would feed those bytes directly (in
     #     sync, nothing buffered), and feeds them as usual on False.
+    #
+    # def datagram(self, st, data, direction, ts) -> bool:
+    #     UDP only, in place of `feed`: one whole datagram (bytes or memoryview), taken as
+    #     `feed` would take it, counting its own errors. Returns whether anything is still
+    #     pending: the dispatcher drops the flow at once when not (nothing for `close`).
 

@@ -2,10 +2,11 @@
 
 The client is the side not on the protocol's port (the sender when both are). Flows idle
 past `udp.idle_timeout` are closed so their parsers flush what is pending. A parser that
-can say it has nothing pending (`has_pending(state)`) has its flow closed as soon as that
-is so: UDP has no connection to keep, and tens of thousands of answered DNS flows would
-otherwise be swept by every timer tick. Such a flow is dropped without `close`: with nothing
-pending there is nothing to flush, and a DNS lookup is one flow opened and dropped.
+takes datagrams whole (`datagram(state, data, direction, ts)`, returning whether anything
+is still pending) has its flow closed as soon as nothing is: UDP has no connection to keep,
+and tens of thousands of answered DNS flows would otherwise be swept by every timer tick.
+Such a flow is dropped without `close`: with nothing pending there is nothing to flush, and
+a DNS lookup is one flow opened and dropped.
 """
 
 from __future__ import annotations
@@ -24,25 +25,24 @@ _TO_SERVER, _TO_CLIENT = Direction.TO_SERVER, Direction.TO_CLIENT
 
 
 class _Flow:
-    __slots__ = ("conn", "parser", "state", "client_key", "last_ts", "has_pending")
+    __slots__ = ("parser", "state", "client_key", "last_ts", "datagram")
 
-    def __init__(self, conn: Conn, parser: Parser, state: Any, client_key: tuple,
-                 has_pending: Callable[[Any], bool] | None) -> None:
-        self.conn = conn
+    def __init__(self, parser: Parser, state: Any, client_key: tuple,
+                 datagram: Callable[[Any, bytes, Direction, int], bool] | None) -> None:
         self.parser = parser
         self.state = state
         self.client_key = client_key
         self.last_ts = 0
-        self.has_pending = has_pending
+        self.datagram = datagram
 
 
 class UdpDispatcher(PortTable):
     def __init__(self, parsers_by_port: dict[int, Parser], config: UdpConfig,
                  counters: Counters) -> None:
         super().__init__(parsers_by_port, config, counters)
-        # `has_pending` is optional in the parser contract; looked up once per parser.
-        self._has_pending = {id(p): getattr(p, "has_pending", None)
-                             for p in parsers_by_port.values()}
+        # `datagram` is optional in the parser contract; looked up once per parser.
+        self._datagram = {id(p): getattr(p, "datagram", None)
+                          for p in parsers_by_port.values()}
 
     def on_packet(self, pkt: Packet) -> None:
         by_port = self._by_port
@@ -56,6 +56,15 @@ class UdpDispatcher(PortTable):
             flow = self._open(key, pkt, src, dst)
         flow.last_ts = ts = pkt.ts
         direction = _TO_SERVER if src == flow.client_key else _TO_CLIENT
+        if flow.datagram is not None:
+            try:
+                pending = flow.datagram(flow.state, pkt.payload, direction, ts)
+            except Exception:  # a parser bug costs this datagram, never the worker
+                self._counters.inc(f"{flow.parser.name}_parser_crashes")
+                return
+            if not pending:
+                del self._table[key]  # nothing pending: nothing for `close` to flush
+            return
         try:
             progress = flow.parser.feed(flow.state, memoryview(pkt.payload), direction, ts)
         except Exception:  # a parser bug costs this datagram, never the worker
@@ -63,8 +72,6 @@ class UdpDispatcher(PortTable):
             return
         if progress.error:
             self._counters.inc(f"{flow.parser.name}_parse_errors")
-        if flow.has_pending is not None and not flow.has_pending(flow.state):
-            del self._table[key]  # nothing pending: nothing for `close` to flush
 
     def _open(self, key: tuple, pkt: Packet, src: tuple, dst: tuple) -> _Flow:
         client, server = (src, dst) if pkt.dst_port in self._by_port else (dst, src)
@@ -74,8 +81,7 @@ class UdpDispatcher(PortTable):
             self._counters.inc("udp_flows_evicted")
             self._close(old, self._table[old], pkt.ts)
         conn = Conn("udp", pkt.ip_version, client, server, pkt.vlans)
-        flow = _Flow(conn, parser, parser.new_state(conn), client,
-                     self._has_pending[id(parser)])
+        flow = _Flow(parser, parser.new_state(conn), client, self._datagram[id(parser)])
         self._table[key] = flow
         return flow
 

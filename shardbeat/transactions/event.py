@@ -62,6 +62,26 @@ def start_times(ts_ns: int) -> tuple[str, str]:
     return f"{base}.{digits[:3]}Z", f"{base}.{digits.rstrip('0')}Z"
 
 
+def span_times(start_ns: int, end_ns: int) -> tuple[str, str, str]:
+    """(`@timestamp`, `event.start`, `event.end`) of a transaction with both ends. Nearly
+    every one starts and ends within one second: the end then takes the start's second text
+    and its fraction is the start's plus the duration, without a second division of a
+    nanosecond time (a multi-digit integer)."""
+    secs, ns = divmod(start_ns, _NS)
+    base = _second_text(secs)
+    if ns:
+        digits = str(_NS + ns)[1:]
+        stamp, start = f"{base}.{digits[:3]}Z", f"{base}.{digits.rstrip('0')}Z"
+    else:
+        stamp, start = base + ".000Z", base + "Z"
+    end_ns_part = ns + (end_ns - start_ns)
+    if not 0 <= end_ns_part < _NS:
+        return stamp, start, timestamp_ns(end_ns)
+    if end_ns_part:
+        return stamp, start, f"{base}.{str(_NS + end_ns_part)[1:].rstrip('0')}Z"
+    return stamp, start, base + "Z"
+
+
 @dataclass(slots=True)
 class Transaction:
     """What a protocol knows about one request/response pair; `to_event` does the rest.
@@ -91,7 +111,7 @@ class Transaction:
     destination_domain: str | None = None
 
 
-def _endpoint(ip: str, port: int, nbytes: int, domain: str | None) -> dict:
+def endpoint(ip: str, port: int, nbytes: int, domain: str | None) -> dict:
     if port and nbytes and not domain:  # most endpoints of a finished transaction
         return {"ip": ip, "port": port, "bytes": nbytes}
     ep: dict[str, Any] = {"ip": ip}
@@ -122,7 +142,7 @@ def _event_group(tx: Transaction) -> tuple[str, dict]:
     return stamp, event
 
 
-def _related(client_ip: str, server_ip: str, others: list[str]) -> list[str]:
+def related_ips(client_ip: str, server_ip: str, others: list[str]) -> list[str]:
     """Each address once, in order of first mention."""
     related = [client_ip] if client_ip == server_ip else [client_ip, server_ip]
     for ip in others:
@@ -135,8 +155,8 @@ def to_event(tx: Transaction) -> dict:
     conn = tx.conn
     client_ip, server_ip = ip_text(conn.client_ip), ip_text(conn.server_ip)
     request_bytes, response_bytes = tx.request_bytes, tx.response_bytes
-    source = _endpoint(client_ip, conn.client_port, request_bytes, tx.source_domain)
-    destination = _endpoint(server_ip, conn.server_port, response_bytes,
+    source = endpoint(client_ip, conn.client_port, request_bytes, tx.source_domain)
+    destination = endpoint(server_ip, conn.server_port, response_bytes,
                             tx.destination_domain)
     stamp, event = _event_group(tx)
     network: dict[str, Any] = {
@@ -157,7 +177,7 @@ def to_event(tx: Transaction) -> dict:
         "client": source,
         "server": destination,
         "network": network,
-        "related": {"ip": _related(client_ip, server_ip, tx.related_ips)},
+        "related": {"ip": related_ips(client_ip, server_ip, tx.related_ips)},
     }
     _add_texts(out, tx)
     if tx.notes:

@@ -266,3 +266,36 @@ def test_a_query_for_the_root_and_a_chaos_class_query():
     event, _ = exchange(chaos, reply)
     assert event["query"] == "class CH, type TXT, version.bind"
 
+
+
+def _udp_packet(src: tuple[bytes, int], dst: tuple[bytes, int], payload: bytes, ts: int):
+    from shardbeat.decode.packet import Packet
+
+    pkt = Packet()
+    pkt.ts, pkt.proto, pkt.payload = ts, 17, payload
+    (pkt.src_ip, pkt.src_port), (pkt.dst_ip, pkt.dst_port) = src, dst
+    return pkt
+
+
+def test_the_dispatcher_hands_datagrams_whole_and_drops_a_flow_once_answered():
+    """Through the UDP dispatcher (the parser's `datagram` route): the same event as `feed`
+    gives, the answered lookup's flow gone at once, an unanswered one kept to time out."""
+    from shardbeat.streams.config import UdpConfig
+    from shardbeat.streams.udp import UdpDispatcher
+    from tests.protocols.dns_messages import CLIENT, SERVER
+
+    h = Harness()
+    udp = UdpDispatcher({53: h.parser}, UdpConfig(), h.counters)
+    q = query("www.example.com", AAAA, msg_id=7)
+    r = response("www.example.com", AAAA, msg_id=7,
+                 answers=[rr(pointer(12), AAAA, bytes(16))])
+    udp.on_packet(_udp_packet(CLIENT, SERVER, q, T0))
+    assert len(udp) == 1
+    udp.on_packet(_udp_packet(SERVER, CLIENT, r, T0 + 20 * MS))
+    assert len(udp) == 0
+    want, _ = exchange(q, r)
+    assert h.events == [want]
+    udp.on_packet(_udp_packet(CLIENT, SERVER, query(msg_id=8), T0))
+    assert len(udp) == 1
+    udp.flush(T0 + 5 * 10**9)
+    assert h.events[-1]["error"]["message"] == NO_RESPONSE and len(udp) == 0

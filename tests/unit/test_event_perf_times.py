@@ -38,3 +38,17 @@ def _reference_ns(ts_ns: int) -> str:
 def test_nanosecond_times_equal_the_plain_formatting(ts_ns):
     assert timestamp_ns(ts_ns) == _reference_ns(ts_ns)
     assert start_times(ts_ns)[1] == _reference_ns(ts_ns)
+
+
+def test_span_times_equal_the_formatters_of_each_end():
+    from shardbeat.transactions.event import span_times
+
+    rng = random.Random(9)
+    starts = EDGES + [rng.randrange(1_600_000_000, 1_800_000_000) * 1_000_000_000 +
+                      rng.choice([rng.randrange(1_000_000_000), 0]) for _ in range(5000)]
+    for start in starts:
+        for end in (start, start + 1, start - 1, start + rng.randrange(2_000_000_000),
+                    start - rng.randrange(2_000_000_000), start + 1_000_000_000 - start % 10**9,
+                    start - start % 10**9, start - start % 10**9 - 1):
+            if end >= 0:
+                assert span_times(start, end) == start_times(start) + (timestamp_ns(end),)

@@ -16,11 +16,31 @@ from typing import Callable
 
 @lru_cache(maxsize=1)
 def _suffix_of() -> Callable[[str], str | None]:
-    # Loaded on first use (about 50 ms) and shared read-only by every parser in the process.
+    # Loaded on first use and shared read-only by every parser in the process. The list
+    # is read without the punycode forms of its IDN rules: making them runs the pure-Python
+    # IDNA codec over the list (some 300 million instructions per process), and only a
+    # name with a punycode label can meet one of them, as each has such a label (names
+    # read off the wire are ASCII, so the IDN rules themselves never match). Such names
+    # go to the whole list, read the first time one comes.
     try:
         from publicsuffixlist import PublicSuffixList
     except ImportError:  # pragma: no cover - exercised only where the package is missing
         return lambda name: name.rsplit(".", 1)[-1]
+    without_punycode = PublicSuffixList(accept_unknown=True,
+                                        accept_encoded_idn=False).publicsuffix
+
+    def suffix(name: str) -> str | None:
+        if "xn--" in name.lower():
+            return _with_punycode()(name)
+        return without_punycode(name)
+
+    return suffix
+
+
+@lru_cache(maxsize=1)
+def _with_punycode() -> Callable[[str], str | None]:
+    from publicsuffixlist import PublicSuffixList
+
     return PublicSuffixList(accept_unknown=True).publicsuffix
 
 

@@ -1,4 +1,4 @@
-"""A DNS query/response pair → Transaction (→ Packetbeat 8.x event via `to_event`).
+"""A DNS query/response pair → the Packetbeat 8.x event (what `to_event` would build).
 
 Mirrors Packetbeat's publishTransaction/addDNSToMapStr: `dns.*` is filled from the response
 when there is one, else from the query; `method`, `query` and `resource` come from the
@@ -14,13 +14,13 @@ from functools import lru_cache
 from shardbeat.protocols.base import Conn
 from shardbeat.protocols.dns.config import DnsConfig
 from shardbeat.protocols.dns.domain import question_domain
-from shardbeat.protocols.dns.edns import format_opt
+from shardbeat.protocols.dns.edns import bare_opt, format_opt
 from shardbeat.protocols.dns.names import CLASSES, TYPES, class_name, opcode_name, rcode_name, \
     type_name
 from shardbeat.protocols.dns.rdata import DATA_ONLY, escape_raw, format_rdata
 from shardbeat.protocols.dns.wire import AA, AD, CD, RA, RD, TC, Malformed, Message, \
     Question, Record
-from shardbeat.transactions.event import Transaction
+from shardbeat.transactions.event import endpoint, ip_text, span_times, start_times
 
 _FLAG_KEYS = (("authoritative", AA), ("truncated_response", TC), ("recursion_desired", RD),
               ("recursion_available", RA), ("authentic_data", AD), ("checking_disabled", CD))
@@ -95,11 +95,12 @@ def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
     if msg.questions:
         out["question"] = _question_object(msg.questions[0])
     if opt is not None:
-        out["opt"] = format_opt(msg.raw, opt)
+        out["opt"] = bare_opt(opt.ttl, opt.rclass) if not opt.rdlen else \
+            format_opt(msg.raw, opt)
     answers = msg.answers
     out["answers_count"] = len(answers)
     if answers:
-        listed = _records(msg.raw, answers, found, collect_ips=True)
+        listed = _records(msg.raw, answers, found, True)
         if listed:
             out["answers"] = listed
         if found.resolved_ips:
@@ -126,6 +127,7 @@ def _rdata(raw: bytes, rec: Record, found: Rendered) -> dict | None:
 
 def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bool) -> list:
     out = []
+    ips = found.resolved_ips if collect_ips else None
     for rec in records:
         owner, rtype, rclass, ttl, off, rdlen = rec
         data_of = DATA_ONLY.get(rtype)
@@ -148,8 +150,8 @@ def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bo
         else:
             if data is None:
                 continue
-            if collect_ips and rtype in _ADDRESS_TYPES:
-                found.resolved_ips.append(data)
+            if ips is not None and rtype in _ADDRESS_TYPES:
+                ips.append(data)
         out.append({"name": owner, "type": TYPES.get(rtype) or type_name(rtype),
                     "class": CLASSES.get(rclass) or class_name(rclass), "ttl": str(ttl),
                     "data": data})
@@ -202,29 +204,83 @@ class Options:
         self.send_response = config.send_response
 
 
-def to_transaction(conn: Conn, query: Sent | None, response: Sent | None,
-                   notes: list[str], opts: Options) -> tuple[Transaction, Rendered]:
-    """Either message may be missing, never both."""
+# Shared by every DNS event, as events are read-only once built (see EventFinisher).
+_CATEGORY = ["network"]
+_EVENT_TYPE = ["connection", "protocol"]
+_OPCODE_TEXTS = tuple(opcode_name(code) for code in range(16))
+
+
+def dns_event(conn: Conn, query: Sent | None, response: Sent | None, notes: list[str],
+              opts: Options) -> tuple[dict, Rendered]:
+    """The event of a query/response pair; either message may be missing, never both.
+
+    It is what `to_event` makes of the Transaction these fields describe (the tests hold
+    the two equal), built in one go: DNS events are most of what a capture publishes, and
+    a Transaction would only be walked once more to be taken apart.
+    """
     found = Rendered()
     if response is not None:
         dns = dns_object(response.msg, "answer", opts, found)
+        response_bytes = response.length
     else:
         dns = dns_object(query.msg, "query", opts, found)
+        response_bytes = 0
+    request_bytes = query.length if query is not None else 0
     head = query if query is not None else response
-    paired = query is not None and response is not None
-    # The leading fields by position: a keyword costs a name match per argument.
-    tx = Transaction("dns", conn, head.ts, response.ts if paired else None,
-                     "OK" if paired and response.msg.rcode == 0 else "Error",
-                     opcode_name(head.msg.opcode),
-                     request_bytes=query.length if query is not None else 0,
-                     response_bytes=response.length if response is not None else 0,
-                     notes=list(notes), related_ips=found.resolved_ips,
-                     fields={"dns": dns})
+    start_ns = head.ts
+    status = "Error"
+    if query is not None and response is not None:
+        end_ns = response.ts
+        stamp, start, end = span_times(start_ns, end_ns)
+        event = {"kind": "event", "category": _CATEGORY, "type": _EVENT_TYPE,
+                 "dataset": "dns", "start": start, "end": end}
+        if end_ns >= start_ns:
+            event["duration"] = end_ns - start_ns
+        if not response.msg.flags & 0xF:
+            status = "OK"
+    else:
+        stamp, start = start_times(start_ns)
+        event = {"kind": "event", "category": _CATEGORY, "type": _EVENT_TYPE,
+                 "dataset": "dns", "start": start}
+    source, destination, network, related = _endpoints(conn, request_bytes, response_bytes,
+                                                       found.resolved_ips)
+    out = {"@timestamp": stamp, "type": "dns", "status": status, "event": event,
+           "source": source, "destination": destination, "client": source,
+           "server": destination, "network": network, "related": {"ip": related},
+           "method": _OPCODE_TEXTS[(head.msg.flags >> 11) & 0xF]}
     if head.msg.questions:
-        tx.query = question_text(head.msg.questions[0])
-        tx.resource = head.msg.questions[0].name
+        question = head.msg.questions[0]
+        out["query"] = question_text(question)
+        out["resource"] = question.name
     if opts.send_request and query is not None:
-        tx.request = message_text(query.msg)
+        out["request"] = message_text(query.msg)
     if opts.send_response and response is not None:
-        tx.response = message_text(response.msg)
-    return tx, found
+        out["response"] = message_text(response.msg)
+    if notes:
+        out["error"] = {"message": notes[0] if len(notes) == 1 else list(notes)}
+    out["dns"] = dns
+    return out, found
+
+
+def _endpoints(conn: Conn, request_bytes: int, response_bytes: int, resolved: list[str]
+               ) -> tuple[dict, dict, dict, list[str]]:
+    """`source`, `destination`, `network` and `related.ip` as `to_event` builds them, the
+    common case (ports and both byte counts known) written out."""
+    client_ip, server_ip = ip_text(conn.client_ip), ip_text(conn.server_ip)
+    client_port, server_port = conn.client_port, conn.server_port
+    if client_port and server_port and request_bytes and response_bytes:
+        source = {"ip": client_ip, "port": client_port, "bytes": request_bytes}
+        destination = {"ip": server_ip, "port": server_port, "bytes": response_bytes}
+    else:
+        source = endpoint(client_ip, client_port, request_bytes, None)
+        destination = endpoint(server_ip, server_port, response_bytes, None)
+    network = {"type": "ipv4" if conn.ip_version == 4 else "ipv6",
+               "transport": conn.transport, "protocol": "dns",
+               "community_id": conn.community_id}
+    if request_bytes or response_bytes:
+        network["bytes"] = request_bytes + response_bytes
+    related = [client_ip] if client_ip == server_ip else [client_ip, server_ip]
+    for ip in resolved:  # each address once, in order of first mention
+        if ip not in related:
+            related.append(ip)
+    return source, destination, network, related

@@ -49,10 +49,12 @@ class DnsParser:
         self._tx = Correlator(config, env)
         self._max_message = config.max_message_size
 
-    def has_pending(self, st: FlowState) -> bool:
-        """Whether a query still waits for its answer: a UDP flow without one is dropped at
-        once (there is nothing for `close` to flush) instead of being swept by every timer
-        tick until it idles out."""
+    def datagram(self, st: FlowState, data: bytes | memoryview, direction: Direction,
+                 ts: int) -> bool:
+        """One whole UDP datagram, as `feed` takes it; whether a query still waits for its
+        answer: a UDP flow without one is dropped at once (there is nothing for `close` to
+        flush) instead of being swept by every timer tick until it idles out."""
+        self._message(st, bytes(data), len(data), direction, ts)
         return bool(st.pending)
 
     def new_state(self, conn: Conn) -> FlowState:

@@ -108,7 +108,12 @@ def _left_out(msg: bytes, off: int, end: int) -> None:
 
 
 def _one_name(msg: bytes, off: int, end: int) -> str:
-    return trim_dot(_name_in(msg, off, end)[0])
+    # CNAME, NS, PTR: among the commonest records, so `_name_in` and `trim_dot` are
+    # written out (a name read always ends in a dot; the root's stays).
+    name, nxt = read_name(msg, off)
+    if nxt > end:
+        raise Malformed("name runs past the rdata")
+    return name[:-1] if len(name) > 1 else name
 
 
 def _mx(msg: bytes, off: int, end: int) -> dict:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from shardbeat.protocols.base import Conn, Direction, ParserEnv
 from shardbeat.protocols.dns.config import DnsConfig
-from shardbeat.protocols.dns.events import Options, Sent, to_transaction
-from shardbeat.transactions.event import to_event
+from shardbeat.protocols.dns.events import Options, Sent, dns_event
 
 NON_DNS = "Message's data could not be decoded as DNS"
 DUPLICATE_QUERY = ("Another query with the same DNS ID from this client was received so "
@@ -150,10 +149,10 @@ class Correlator:
 
     def _publish(self, conn: Conn, query: Sent | None, response: Sent | None,
                  notes: list[str]) -> None:
-        tx, found = to_transaction(conn, query, response, notes, self._opts)
+        event, found = dns_event(conn, query, response, notes, self._opts)
         if found.bad_rdata:
             self._counters.inc("dns_bad_rdata", found.bad_rdata)
-        self._env.publish(to_event(tx))
+        self._env.publish(event)
 
 
 def _add_edns_notes(notes: list[str], query: Sent | None, response: Sent) -> None:

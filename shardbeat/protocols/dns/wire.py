@@ -191,10 +191,59 @@ class Message:
 AA, TC, RD, RA, AD, CD = 0x0400, 0x0200, 0x0100, 0x0080, 0x0020, 0x0010
 
 
+_ID_FLAGS = struct.Struct("!HH")
+_EMPTY_ROOT_RR = 1 + _RR_TAIL.size  # root owner, type, class, ttl, rdlength 0
+_new_message = object.__new__
+# What a query usually is, and all `_query_sections` keeps: one question, no answer or
+# authority, at most one additional (OPT), in at most this many bytes. Each kept body thus
+# costs well under a kilobyte.
+_ONE_QUESTION = b"\0\1\0\0\0\0\0"
+_QUERY_CACHE_MAX = 300
+
+
 def decode(raw: bytes) -> Message | None:
-    """Decode one whole message; None when even the 12-byte header is missing."""
+    """Decode one whole message; None when even the 12-byte header is missing.
+
+    Decoded messages are read-only: a query shares its sections with the other queries of
+    the same body (see `_query_sections`)."""
     if len(raw) < HEADER_LEN:
         return None
+    if raw[2] & 0x80 or len(raw) > _QUERY_CACHE_MAX or raw[11] > 1 or \
+            raw[4:11] != _ONE_QUESTION:
+        return _decode(raw)
+    sections = _query_sections(raw[4:])
+    if sections is None:
+        return _decode(raw)
+    msg = _new_message(Message)
+    msg.raw = raw
+    msg.id, msg.flags = _ID_FLAGS.unpack_from(raw, 0)
+    msg.questions, msg.answers, msg.authorities, msg.additionals, msg.opt, \
+        msg.incomplete = sections
+    return msg
+
+
+@lru_cache(maxsize=4096)
+def _query_sections(body: bytes) -> tuple | None:
+    """The sections of a query whose bytes after the id and flags are `body`: a resolver
+    asks the same question in the same bytes again and again, and only the id differs
+    (the flags rarely do), so each distinct body is decoded once. The offsets in its
+    records are those of every message with this body.
+
+    None unless the question's name is written out whole and the additional (if any) is
+    owned by the root: a compression pointer could reach into the id and flags, which
+    would make the sections depend on more than `body`."""
+    raw = bytes(4) + body
+    end = raw.find(0, HEADER_LEN, HEADER_LEN + MAX_NAME_OCTETS) + 5
+    if end <= HEADER_LEN + 4 or end > len(raw) or _plain_question(raw[HEADER_LEN:end]) is None:
+        return None
+    if raw[11] and end < len(raw) and raw[end]:
+        return None
+    msg = _decode(raw)
+    return (msg.questions, msg.answers, msg.authorities, msg.additionals, msg.opt,
+            msg.incomplete)
+
+
+def _decode(raw: bytes) -> Message:
     msg_id, flags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(raw, 0)
     msg = Message(raw, msg_id, flags)
     off = HEADER_LEN
@@ -205,12 +254,22 @@ def decode(raw: bytes) -> Message | None:
             off = _records(raw, off, ancount, msg.answers, owners)
         if nscount:
             off = _records(raw, off, nscount, msg.authorities, owners)
-        if arcount:
+        if arcount == 1 and len(raw) - off == _EMPTY_ROOT_RR and not raw[off]:
+            # What nearly every EDNS message ends with: one root-owned record with empty
+            # rdata (OPT without options), read in place as `_records` would read it.
+            rtype, rclass, ttl, rdlen = _RR_TAIL.unpack_from(raw, off + 1)
+            if rdlen:
+                raise Malformed("rdata runs past the message")
+            msg.additionals.append(
+                _new_record(Record, (".", rtype, rclass, ttl, off + _EMPTY_ROOT_RR, 0)))
+        elif arcount:
             off = _records(raw, off, arcount, msg.additionals, owners)
     except Malformed:
         msg.incomplete = True
-    if msg.additionals:
-        msg.opt = _last_opt(msg.additionals)
+    additionals = msg.additionals
+    if additionals:
+        last = additionals[-1]  # where OPT nearly always is
+        msg.opt = last if last[1] == TYPE_OPT else _last_opt(additionals)
     return msg
 
 
