@@ -277,8 +277,8 @@ def encoded_flow_report(flow: Any, report_ns: int, final: bool) -> bytes:
            if flow.dst_seen else b"}")
     return b"".join((
         report_head(report_ns, final), b',"dataset":"flow","start":"', parts.start.encode(),
-        b'","end":"', parts.end.encode(), b'","duration":%d},"flow":' % (flow.last_ns - flow.first_ns),
-        flow_head, _FINAL[final], vlan, b'},"source":', source,
+        b'","end":"', parts.end.encode(),
+        b'","duration":%d},"flow":' % (flow.last_ns - flow.first_ns), flow_head, _FINAL[final], vlan, b'},"source":', source,
         b',"bytes":%d,"packets":%d}' % (src_bytes, src_packets),
         b',"destination":', destination, dst,
         b',"network":', network,
