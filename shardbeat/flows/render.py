@@ -5,7 +5,7 @@ of a busy link), and all but nine of its values never change between a flow's re
 the first report of a flow builds one bytes template holding everything that flow's
 reports share (endpoints, ids, start, the finisher's agent/ecs tail), with `%` slots for
 the rest; every later report is one C-level format. What is common to every flow reported
-in one pass (its `@timestamp`, whether final) is a shared head.
+in one pass (its `@timestamp`, whether final) is a shared head, the format's first value.
 
 Only flows whose both sides have sent use the template: a report of a one-sided flow
 (no `destination.bytes`) or of an ICMP flow (whose Community ID follows its last message)
@@ -57,8 +57,8 @@ class ReportLines:
                 flow.end_text = timestamp_ns(last_ns).encode()
             src_bytes, src_packets = flow.src_bytes, flow.src_packets
             dst_bytes, dst_packets = flow.dst_bytes, flow.dst_packets
-            append(head + template % (
-                flow.end_text, last_ns - flow.first_ns, final_text, src_bytes, src_packets,
+            append(template % (
+                head, flow.end_text, last_ns - flow.first_ns, final_text, src_bytes, src_packets,
                 dst_bytes, dst_packets, src_bytes + dst_bytes, src_packets + dst_packets))
         return out
 
@@ -68,12 +68,12 @@ class ReportLines:
     def _template(self, flow: Any) -> bytes:
         if flow.src_mac and flow.dst_mac and not flow.vlans and len(flow.src_ip) == 4 \
                 and (flow.proto == _TCP or flow.proto == _UDP):
-            return _common_template(flow) + _literal(self._tail)
+            return b"%s" + _common_template(flow) + _literal(self._tail)
         parts = FlowParts(flow)
         source, destination, network, flow_head, vlan = (
             _literal(p) for p in parts.encoded())
         return b"".join((
-            _literal(parts.start.encode()), b'","end":"%s","duration":%d},"flow":',
+            b"%s", _literal(parts.start.encode()), b'","end":"%s","duration":%d},"flow":',
             flow_head, b"%s", vlan, b'},"source":', source, b',"bytes":%d,"packets":%d}',
             b',"destination":', destination, b',"bytes":%d,"packets":%d}',
             b',"network":', network, b',"bytes":%d,"packets":%d}', _literal(self._tail)))
