@@ -89,7 +89,7 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
     mul, linktype, max_record = fast
     fd = os.open(path, os.O_RDONLY)
     try:
-        pos, total, corrupt, want, tail = 24, 0, False, _READ, False
+        pos, total, corrupt, want = 24, 0, False, _READ
         while not corrupt:
             # Each read starts at a record boundary (the first record not yet taken), so
             # no partial record is carried over and joined: that copy cost as much as

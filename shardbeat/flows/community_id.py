@@ -16,9 +16,9 @@ differ from the spec's, and ours follow the spec.
 from __future__ import annotations
 
 import hashlib
+import struct
 from binascii import b2a_base64
 from functools import lru_cache
-import struct
 
 _HEADER = struct.Struct("!H")
 _PROTO_PORTS = struct.Struct("!BxHH")

@@ -276,9 +276,9 @@ def encoded_flow_report(flow: Any, report_ns: int, final: bool) -> bytes:
     dst = (b',"bytes":%d,"packets":%d}' % (flow.dst_bytes, flow.dst_packets)
            if flow.dst_seen else b"}")
     return b"".join((
-        report_head(report_ns, final), b',"dataset":"flow","start":"', parts.start.encode(),
-        b'","end":"', parts.end.encode(),
-        b'","duration":%d},"flow":' % (flow.last_ns - flow.first_ns), flow_head, _FINAL[final], vlan, b'},"source":', source,
+        report_head(report_ns, final), parts.start.encode(), b'","end":"', parts.end.encode(),
+        b'","duration":%d},"flow":' % (flow.last_ns - flow.first_ns), flow_head,
+        _FINAL[final], vlan, b'},"source":', source,
         b',"bytes":%d,"packets":%d}' % (src_bytes, src_packets),
         b',"destination":', destination, dst,
         b',"network":', network,
@@ -288,9 +288,10 @@ def encoded_flow_report(flow: Any, report_ns: int, final: bool) -> bytes:
 
 
 def report_head(report_ns: int, final: bool) -> bytes:
-    """A report's opening up to `event.type`: the same for every flow of one pass."""
+    """A report's opening up to the text of `event.start`: the same for every flow of one
+    pass."""
     return b"".join((b'{"@timestamp":"', _report_time(report_ns).encode(), _EVENT_HEAD,
-                     _TYPES[final]))
+                     _TYPES[final], b',"dataset":"flow","start":"'))
 
 
 # Every flow reported in one pass shares the pass instant.

@@ -40,7 +40,7 @@ class ReportLines:
 
     def lines(self, flows: list[Any], report_ns: int, final: bool) -> list[bytes]:
         """The reports of `flows` at `report_ns`; one loop, as a pass reports thousands."""
-        head = _head(report_ns, final)
+        head = report_head(report_ns, final)
         final_text = _FINAL[final]
         out = []
         append = out.append
@@ -61,9 +61,6 @@ class ReportLines:
                 head, flow.end_text, last_ns - flow.first_ns, final_text, src_bytes, src_packets,
                 dst_bytes, dst_packets, src_bytes + dst_bytes, src_packets + dst_packets))
         return out
-
-    def line(self, flow: Any, report_ns: int, final: bool) -> bytes:
-        return self.lines([flow], report_ns, final)[0]
 
     def _template(self, flow: Any) -> bytes:
         if flow.src_mac and flow.dst_mac and not flow.vlans and len(flow.src_ip) == 4 \
@@ -99,7 +96,3 @@ def _common_template(flow: Any) -> bytes:
         mac_text(dst_mac), ip_text(dst_ip), dst_port,
         "tcp" if proto == _TCP else "udp",
         community_id_v1(proto, src_ip, dst_ip, src_port, dst_port))).encode()
-
-
-def _head(report_ns: int, final: bool) -> bytes:
-    return report_head(report_ns, final) + b',"dataset":"flow","start":"'

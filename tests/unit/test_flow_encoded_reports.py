@@ -21,7 +21,7 @@ def reports(path, overrides, monkeypatch, tail=b"}"):
         event = events.flow_event(flow, report_ns, final)
         expected = orjson.dumps(event)
         seen.append((expected, events.encoded_flow_report(flow, report_ns, final) + b"}"))
-        seen.append((expected[:-1] + tail, lines.line(flow, report_ns, final)))
+        seen.append((expected[:-1] + tail, lines.lines([flow], report_ns, final)[0]))
         return event
 
     monkeypatch.setattr("shardbeat.flows.table.flow_event", all_routes)
