@@ -54,14 +54,18 @@ def timestamp_ns(ts_ns: int) -> str:
 def start_times(ts_ns: int) -> tuple[str, str]:
     """(`@timestamp`, `event.start`) of a transaction's start: both from one second lookup
     and one formatting of the fraction, as timestamps are a third of building an event."""
-    secs, ns = divmod(ts_ns, _NS)
+    return _start_texts(*divmod(ts_ns, _NS))[1:]
+
+
+def _start_texts(secs: int, ns: int) -> tuple[str, str, str]:
+    """(the second's text, `@timestamp`, `event.start`) of `secs` seconds and `ns`."""
     base = _second_text(secs)
     if ns == 0:
-        return base + ".000Z", base + "Z"
+        return base, base + ".000Z", base + "Z"
     # The nine zero-padded digits of the fraction are those of 1e9 + ns after its "1":
     # str() makes them in a third of the time the format spec `09d` takes.
     digits = str(_NS + ns)[1:]
-    return f"{base}.{digits[:3]}Z", f"{base}.{digits.rstrip('0')}Z"
+    return base, f"{base}.{digits[:3]}Z", f"{base}.{digits.rstrip('0')}Z"
 
 
 def span_times(start_ns: int, end_ns: int) -> tuple[str, str, str]:
@@ -70,12 +74,7 @@ def span_times(start_ns: int, end_ns: int) -> tuple[str, str, str]:
     and its fraction is the start's plus the duration, without a second division of a
     nanosecond time (a multi-digit integer)."""
     secs, ns = divmod(start_ns, _NS)
-    base = _second_text(secs)
-    if ns:
-        digits = str(_NS + ns)[1:]
-        stamp, start = f"{base}.{digits[:3]}Z", f"{base}.{digits.rstrip('0')}Z"
-    else:
-        stamp, start = base + ".000Z", base + "Z"
+    base, stamp, start = _start_texts(secs, ns)
     end_ns_part = ns + (end_ns - start_ns)
     if not 0 <= end_ns_part < _NS:
         return stamp, start, timestamp_ns(end_ns)
@@ -153,22 +152,30 @@ def related_ips(client_ip: str, server_ip: str, others: list[str]) -> list[str]:
     return related
 
 
-def to_event(tx: Transaction) -> dict:
-    conn = tx.conn
+def endpoints(conn: Conn, protocol: str, request_bytes: int, response_bytes: int,
+              others: list[str], source_domain: str | None = None,
+              destination_domain: str | None = None) -> tuple[dict, dict, dict, list[str]]:
+    """`source`, `destination`, `network` and `related.ip` of a transaction on `conn`
+    (`others`: further addresses it names)."""
     client_ip, server_ip = ip_text(conn.client_ip), ip_text(conn.server_ip)
-    request_bytes, response_bytes = tx.request_bytes, tx.response_bytes
-    source = endpoint(client_ip, conn.client_port, request_bytes, tx.source_domain)
-    destination = endpoint(server_ip, conn.server_port, response_bytes,
-                            tx.destination_domain)
-    stamp, event = _event_group(tx)
+    source = endpoint(client_ip, conn.client_port, request_bytes, source_domain)
+    destination = endpoint(server_ip, conn.server_port, response_bytes, destination_domain)
     network: dict[str, Any] = {
         "type": "ipv4" if conn.ip_version == 4 else "ipv6",
         "transport": conn.transport,
-        "protocol": tx.type,
+        "protocol": protocol,
         "community_id": conn.community_id,
     }
     if request_bytes or response_bytes:
         network["bytes"] = request_bytes + response_bytes
+    return source, destination, network, related_ips(client_ip, server_ip, others)
+
+
+def to_event(tx: Transaction) -> dict:
+    source, destination, network, related = endpoints(
+        tx.conn, tx.type, tx.request_bytes, tx.response_bytes, tx.related_ips,
+        tx.source_domain, tx.destination_domain)
+    stamp, event = _event_group(tx)
     out: dict[str, Any] = {
         "@timestamp": stamp,
         "type": tx.type,
@@ -179,7 +186,7 @@ def to_event(tx: Transaction) -> dict:
         "client": source,
         "server": destination,
         "network": network,
-        "related": {"ip": related_ips(client_ip, server_ip, tx.related_ips)},
+        "related": {"ip": related},
     }
     _add_texts(out, tx)
     if tx.notes:

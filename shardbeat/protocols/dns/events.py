@@ -20,7 +20,7 @@ from shardbeat.protocols.dns.names import CLASSES, TYPES, class_name, opcode_nam
 from shardbeat.protocols.dns.rdata import DATA_ONLY, escape_raw, format_rdata
 from shardbeat.protocols.dns.wire import AA, AD, CD, RA, RD, TC, Malformed, Message, \
     Question, Record
-from shardbeat.transactions.event import endpoint, ip_text, span_times, start_times
+from shardbeat.transactions.event import endpoints, span_times, start_times
 
 _FLAG_KEYS = (("authoritative", AA), ("truncated_response", TC), ("recursion_desired", RD),
               ("recursion_available", RA), ("authentic_data", AD), ("checking_disabled", CD))
@@ -242,8 +242,8 @@ def dns_event(conn: Conn, query: Sent | None, response: Sent | None, notes: list
         stamp, start = start_times(start_ns)
         event = {"kind": "event", "category": _CATEGORY, "type": _EVENT_TYPE,
                  "dataset": "dns", "start": start}
-    source, destination, network, related = _endpoints(conn, request_bytes, response_bytes,
-                                                       found.resolved_ips)
+    source, destination, network, related = endpoints(conn, "dns", request_bytes,
+                                                      response_bytes, found.resolved_ips)
     out = {"@timestamp": stamp, "type": "dns", "status": status, "event": event,
            "source": source, "destination": destination, "client": source,
            "server": destination, "network": network, "related": {"ip": related},
@@ -260,27 +260,3 @@ def dns_event(conn: Conn, query: Sent | None, response: Sent | None, notes: list
         out["error"] = {"message": notes[0] if len(notes) == 1 else list(notes)}
     out["dns"] = dns
     return out, found
-
-
-def _endpoints(conn: Conn, request_bytes: int, response_bytes: int, resolved: list[str]
-               ) -> tuple[dict, dict, dict, list[str]]:
-    """`source`, `destination`, `network` and `related.ip` as `to_event` builds them, the
-    common case (ports and both byte counts known) written out."""
-    client_ip, server_ip = ip_text(conn.client_ip), ip_text(conn.server_ip)
-    client_port, server_port = conn.client_port, conn.server_port
-    if client_port and server_port and request_bytes and response_bytes:
-        source = {"ip": client_ip, "port": client_port, "bytes": request_bytes}
-        destination = {"ip": server_ip, "port": server_port, "bytes": response_bytes}
-    else:
-        source = endpoint(client_ip, client_port, request_bytes, None)
-        destination = endpoint(server_ip, server_port, response_bytes, None)
-    network = {"type": "ipv4" if conn.ip_version == 4 else "ipv6",
-               "transport": conn.transport, "protocol": "dns",
-               "community_id": conn.community_id}
-    if request_bytes or response_bytes:
-        network["bytes"] = request_bytes + response_bytes
-    related = [client_ip] if client_ip == server_ip else [client_ip, server_ip]
-    for ip in resolved:  # each address once, in order of first mention
-        if ip not in related:
-            related.append(ip)
-    return source, destination, network, related
