@@ -13,7 +13,7 @@ from shardbeat.capture.pcapfile import open_capture
 from shardbeat.config.load import load_config
 from shardbeat.worker import TICK_NS, Worker
 from tests.conformance.pcaps import PCAPS, all_pcaps
-from tests.unit.packets import eth, ipv4, ipv6, tcp, udp, write_pcap
+from tests.unit.packets import eth, ipv4, ipv6, tcp, udp
 
 SETTINGS = load_config(None, ["shardbeat.protocols.http.ports=[80,8080,8000,5000,8002,8888]"])
 
