@@ -64,9 +64,8 @@ class DnsParser:
     def feed(self, st: FlowState, data: memoryview, direction: Direction,
              ts: int) -> Progress:
         if not st.halves:
-            size = len(data)
-            self._message(st, bytes(data), size, direction, ts)
-            return _whole(size)
+            self.datagram(st, data, direction, ts)
+            return _whole(len(data))
         return self._stream(st, data, direction, ts)
 
     def _stream(self, st: FlowState, data: memoryview, direction: Direction,
