@@ -14,7 +14,7 @@ from functools import lru_cache
 from shardbeat.protocols.base import Conn
 from shardbeat.protocols.dns.config import DnsConfig
 from shardbeat.protocols.dns.domain import question_domain
-from shardbeat.protocols.dns.edns import bare_opt, format_opt
+from shardbeat.protocols.dns.edns import format_opt
 from shardbeat.protocols.dns.names import CLASSES, TYPES, class_name, opcode_name, rcode_name, \
     type_name
 from shardbeat.protocols.dns.rdata import DATA_ONLY, escape_raw, format_rdata
@@ -95,8 +95,7 @@ def dns_object(msg: Message, kind: str, opts: Options, found: Rendered) -> dict:
     if msg.questions:
         out["question"] = _question_object(msg.questions[0])
     if opt is not None:
-        out["opt"] = bare_opt(opt.ttl, opt.rclass) if not opt.rdlen else \
-            format_opt(msg.raw, opt)
+        out["opt"] = format_opt(msg.raw, opt)
     answers = msg.answers
     out["answers_count"] = len(answers)
     if answers:
