@@ -7,7 +7,6 @@ query when there is one; status is OK only for a paired response with rcode NOER
 
 from __future__ import annotations
 
-import socket
 import struct
 from functools import lru_cache
 
@@ -28,7 +27,6 @@ _HEADER_FLAGS = (("AA", AA), ("TC", TC), ("RD", RD), ("RA", RA), ("AD", AD), ("C
 _FLAG_BITS = AA | TC | RD | RA | AD | CD
 _DECODE_ERRORS = (Malformed, struct.error, IndexError, ValueError)
 _ADDRESS_TYPES = (1, 28)
-_inet_ntop, _AF_INET = socket.inet_ntop, socket.AF_INET
 
 
 class Sent:
@@ -140,10 +138,7 @@ def _records(raw: bytes, records: list[Record], found: Rendered, collect_ips: bo
         # The common types: the object is built here whole, with no `data` dict to merge.
         # Same keys, same order and same fallback as the general route above.
         try:
-            if rtype == 1 and rdlen == 4:  # most answers: an address, printed in place
-                data = _inet_ntop(_AF_INET, raw[off:off + 4])
-            else:
-                data = data_of(raw, off, off + rdlen)
+            data = data_of(raw, off, off + rdlen)
         except _DECODE_ERRORS:
             data = _bad_rdata(raw, rec, found)
         else:
