@@ -11,12 +11,13 @@ millisecond after the previous one; pieces of one step share its timestamp.
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 from shardbeat.metrics.counters import Counters
 from shardbeat.protocols.base import Conn, Direction, ParserEnv
 from shardbeat.protocols.http.config import HttpConfig
 from shardbeat.protocols.http.parser import HttpParser
+from tests.integration.replaycli import get  # noqa: F401 - re-exported for the protocol tests
 
 C2S, S2C = Direction.TO_SERVER, Direction.TO_CLIENT
 T0 = 1_700_000_000_000_000_000
@@ -126,15 +127,6 @@ def events_every_way(steps: list, config: HttpConfig | None = None,
         got = play(steps, config, splitter, k, close=close).events
         assert got == reference, f"chunking {name} differs"
     return reference
-
-
-def get(event: dict, dotted: str, default: Any = None) -> Any:
-    node: Any = event
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def request(target: str = "/", method: str = "GET", headers: dict | None = None,
