@@ -107,6 +107,21 @@ def get(event: dict, dotted: str, default: Any = None) -> Any:
     return node
 
 
+def check_loopback_transaction(e: dict, protocol: str, server_port: int,
+                               span: tuple[int, int], where: object) -> None:
+    """What every transaction event of a loopback recording holds: both ends 127.0.0.1,
+    client/server the same as source/destination, the server's port, IPv4, and a start
+    and end inside the capture with their duration."""
+    assert get(e, "client.ip") == get(e, "source.ip") == "127.0.0.1", where
+    assert get(e, "server.ip") == get(e, "destination.ip") == "127.0.0.1", where
+    assert get(e, "client.port") == get(e, "source.port"), where
+    assert get(e, "server.port") == get(e, "destination.port") == server_port, where
+    assert get(e, "network.protocol") == protocol and get(e, "network.type") == "ipv4", where
+    start, end = timestamp_ns(get(e, "event.start")), timestamp_ns(get(e, "event.end"))
+    assert span[0] <= start <= end <= span[1], where
+    assert get(e, "event.duration") == end - start >= 0, where
+
+
 def of_type(events: list[dict], type_: str) -> list[dict]:
     return [e for e in events if e.get("type") == type_]
 

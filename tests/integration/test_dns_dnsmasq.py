@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.loopcapture import (capture_span, conversations, frame_totals,
                                            packet_fields)
-from tests.integration.replaycli import get, of_type, timestamp_ns
+from tests.integration.replaycli import check_loopback_transaction, get, of_type
 
 pytestmark = pytest.mark.integration
 
@@ -98,20 +98,12 @@ def test_byte_counts_are_the_message_sizes_on_the_wire(dns_recording, dns_events
 
 
 def test_endpoints_and_times(dns_recording, dns_events):
-    truth = dns_recording.truth
-    first_ns, last_ns = capture_span(dns_recording.pcap)
+    span = capture_span(dns_recording.pcap)
     events = of_type(dns_events, "dns")
     assert events
     for e in events:
-        where = _event_key(e)
-        assert get(e, "client.ip") == get(e, "source.ip") == "127.0.0.1", where
-        assert get(e, "server.ip") == get(e, "destination.ip") == "127.0.0.1", where
-        assert get(e, "client.port") == get(e, "source.port"), where
-        assert get(e, "server.port") == get(e, "destination.port") == truth.server_port, where
-        assert get(e, "network.protocol") == "dns" and get(e, "network.type") == "ipv4", where
-        start, end = timestamp_ns(get(e, "event.start")), timestamp_ns(get(e, "event.end"))
-        assert first_ns <= start <= end <= last_ns, where
-        assert get(e, "event.duration") == end - start >= 0, where
+        check_loopback_transaction(e, "dns", dns_recording.truth.server_port, span,
+                                   _event_key(e))
 
 
 def _final_flows(events: list[dict], transport: str) -> list[dict]:
