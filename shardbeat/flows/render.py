@@ -5,7 +5,13 @@ of a busy link), and all but nine of its values never change between a flow's re
 the first report of a flow builds one bytes template holding everything that flow's
 reports share (endpoints, ids, start, the finisher's agent/ecs tail), with `%` slots for
 the rest; every later report is one C-level format. What is common to every flow reported
-in one pass (its `@timestamp`, whether final) is a shared head, the format's first value.
+in one pass (its `@timestamp`, whether final) is a shared head, put before the body.
+
+Most reports are of flows that sent nothing since their last one: a flow is reported every
+`period` until it has been idle for `timeout`, and most flows (a DNS query and its answer,
+say) are over in a moment. So a flow keeps its last body, rendered as not final, with the
+packet count it was rendered at; while the count stands, a report is the pass's head and
+that body (`"final":true` put in for a final report).
 
 Only flows whose both sides have sent use the template: a report of a one-sided flow
 (no `destination.bytes`) or of an ICMP flow (whose Community ID follows its last message)
@@ -23,7 +29,9 @@ from shardbeat.flows.events import (FlowParts, common_flow_id, encoded_flow_repo
 from shardbeat.transactions.event import ip_text, timestamp_ns
 
 _TCP, _UDP = 6, 17
-_FINAL = {True: b"true", False: b"false"}
+# A body is rendered as not final; a final report turns its first `"final"` (the flow's,
+# as only times and the flow's id precede it) to true.
+_NOT_FINAL, _FINAL = b'"final":false', b'"final":true'
 
 
 def _literal(text: bytes) -> bytes:
@@ -41,37 +49,39 @@ class ReportLines:
     def lines(self, flows: list[Any], report_ns: int, final: bool) -> list[bytes]:
         """The reports of `flows` at `report_ns`; one loop, as a pass reports thousands."""
         head = report_head(report_ns, final)
-        final_text = _FINAL[final]
         out = []
         append = out.append
         for flow in flows:
-            template = flow.template
-            if template is None:
-                if flow.icmp or not flow.dst_seen:
-                    append(encoded_flow_report(flow, report_ns, final) + self._tail)
-                    continue
-                template = flow.template = self._template(flow)
-            last_ns = flow.last_ns
-            if flow.end_ns != last_ns:
-                flow.end_ns = last_ns
-                flow.end_text = timestamp_ns(last_ns).encode()
-            src_bytes, src_packets = flow.src_bytes, flow.src_packets
-            dst_bytes, dst_packets = flow.dst_bytes, flow.dst_packets
-            append(template % (
-                head, flow.end_text, last_ns - flow.first_ns, final_text, src_bytes, src_packets,
-                dst_bytes, dst_packets, src_bytes + dst_bytes, src_packets + dst_packets))
+            src_packets, dst_packets = flow.src_packets, flow.dst_packets
+            packets = src_packets + dst_packets
+            if packets != flow.body_packets:
+                template = flow.template
+                if template is None:
+                    if flow.icmp or not flow.dst_seen:
+                        append(encoded_flow_report(flow, report_ns, final) + self._tail)
+                        continue
+                    template = flow.template = self._template(flow)
+                last_ns, src_bytes, dst_bytes = flow.last_ns, flow.src_bytes, flow.dst_bytes
+                flow.body = template % (
+                    timestamp_ns(last_ns).encode(), last_ns - flow.first_ns, src_bytes,
+                    src_packets, dst_bytes, dst_packets, src_bytes + dst_bytes, packets)
+                flow.body_packets = packets
+            if final:
+                append(head + flow.body.replace(_NOT_FINAL, _FINAL, 1))
+            else:
+                append(head + flow.body)
         return out
 
     def _template(self, flow: Any) -> bytes:
         if flow.src_mac and flow.dst_mac and not flow.vlans and len(flow.src_ip) == 4 \
                 and (flow.proto == _TCP or flow.proto == _UDP):
-            return b"%s" + _common_template(flow) + _literal(self._tail)
+            return _common_template(flow) + _literal(self._tail)
         parts = FlowParts(flow)
         source, destination, network, flow_head, vlan = (
             _literal(p) for p in parts.encoded())
         return b"".join((
-            b"%s", _literal(parts.start.encode()), b'","end":"%s","duration":%d},"flow":',
-            flow_head, b"%s", vlan, b'},"source":', source, b',"bytes":%d,"packets":%d}',
+            _literal(parts.start.encode()), b'","end":"%s","duration":%d},"flow":',
+            flow_head, b"false", vlan, b'},"source":', source, b',"bytes":%d,"packets":%d}',
             b',"destination":', destination, b',"bytes":%d,"packets":%d}',
             b',"network":', network, b',"bytes":%d,"packets":%d}', _literal(self._tail)))
 
@@ -79,7 +89,7 @@ class ReportLines:
 # The template of the common shape (Ethernet, no VLAN, IPv4, TCP or UDP) in one format;
 # `%%` survives it as the slot of a report's value.
 _COMMON = (
-    '%s","end":"%%s","duration":%%d},"flow":{"id":"%s","final":%%s},'
+    '%s","end":"%%s","duration":%%d},"flow":{"id":"%s","final":false},'
     '"source":{"mac":"%s","ip":"%s","port":%d,"bytes":%%d,"packets":%%d},'
     '"destination":{"mac":"%s","ip":"%s","port":%d,"bytes":%%d,"packets":%%d},'
     '"network":{"type":"ipv4","transport":"%s","community_id":"%s",'

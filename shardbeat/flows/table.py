@@ -65,7 +65,7 @@ class Flow:
         "key", "src_is_a", "proto", "vlans", "src_ip", "dst_ip", "src_port", "dst_port",
         "src_mac", "dst_mac", "first_ns", "last_ns", "src_packets", "src_bytes",
         "dst_packets", "dst_bytes", "dst_seen", "icmp", "icmp_tc", "_id", "static",
-        "template", "end_ns", "end_text",
+        "template", "body", "body_packets",
     )
 
     def __init__(self, key: bytes, src_is_a: bool, first: FirstPacket, macs: bool) -> None:
@@ -84,8 +84,8 @@ class Flow:
         self._id: str | None = None
         self.static: Any = None  # events.FlowParts: what never changes between reports
         self.template: bytes | None = None  # render.ReportLines' template of its reports
-        self.end_ns = -1  # the instant end_text was formatted for
-        self.end_text = b""
+        self.body = b""  # its last report after the head, as render.ReportLines made it
+        self.body_packets = -1  # the packet count `body` was rendered at
 
     def flow_id(self) -> str:
         if self._id is None:
@@ -280,6 +280,7 @@ class FlowTable:
         if self._delta:
             for flow in flows:
                 flow.src_packets = flow.src_bytes = flow.dst_packets = flow.dst_bytes = 0
+                flow.body_packets = -1
 
     def _report(self, flow: Flow, report_ns: int, final: bool) -> None:
         self._report_all([flow], report_ns, final)
