@@ -93,11 +93,10 @@ def _common_meta(transport_slot: int, transport_flag: int) -> bytes:
 _COMMON_META = {_TCP: _common_meta(_TCP_SLOT, _F_TCP), _UDP: _common_meta(_UDP_SLOT, _F_UDP)}
 
 
-def common_flow_id(proto: int, src: tuple[bytes, bytes, int],
-                   dst: tuple[bytes, bytes, int]) -> str:
+def common_flow_id(proto: int, src_mac: bytes, src_ip: bytes, src_port: int, dst_mac: bytes,
+                   dst_ip: bytes, dst_port: int) -> bytes:
     """`flow_id` for the common shape (Ethernet, no VLAN, IPv4, TCP or UDP), where the
-    layout is fixed: a flow report's first costly part, made cheap."""
-    (src_mac, src_ip, src_port), (dst_mac, dst_ip, dst_port) = src, dst
+    layout is fixed, as bytes: a flow report's first costly part, made cheap."""
     if src_mac != dst_mac:
         swap = src_mac > dst_mac
     elif src_ip != dst_ip:
@@ -109,7 +108,7 @@ def common_flow_id(proto: int, src: tuple[bytes, bytes, int],
         src_port, dst_port = dst_port, src_port
     raw = b"".join((_COMMON_META[proto], src_mac, dst_mac, src_ip, dst_ip,
                     (src_port | dst_port << 16).to_bytes(4, "little")))
-    return b2a_base64(raw, newline=False).decode("ascii").rstrip("=")
+    return b2a_base64(raw, newline=False).rstrip(b"=")
 
 
 def _swapped(pairs: tuple[tuple[bytes, bytes], ...]) -> bool:

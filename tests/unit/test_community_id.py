@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shardbeat.flows.community_id import community_id_v1, icmp_ports
+from shardbeat.flows.community_id import community_id_v1, icmp_ports, ported_community_id
 
 PCAPS = Path(__file__).resolve().parents[2].parent / "shared" / "pcaps" / "packetbeat"
 
@@ -174,3 +174,10 @@ def test_matches_tshark(name):
     expected = _tshark_ids(path)
     assert expected, "tshark computed no Community ID"
     assert _our_ids(path) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(proto=st.sampled_from([6, 17]), a=_addr4, b=_addr4, pa=_port, pb=_port)
+def test_the_flow_templates_bytes_id_is_the_general_one(proto, a, b, pa, pb):
+    assert ported_community_id(proto, a, b, pa, pb) == community_id_v1(proto, a, b, pa,
+                                                                       pb).encode()
