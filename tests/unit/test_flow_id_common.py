@@ -19,4 +19,4 @@ ports = st.sampled_from([0, 1, 53, 80, 255, 256, 443, 65535])
 def test_common_flow_id_is_the_general_one(proto, src_mac, dst_mac, src_ip, dst_ip,
                                            src_port, dst_port):
     src, dst = (src_mac, src_ip, src_port), (dst_mac, dst_ip, dst_port)
-    assert common_flow_id(proto, src, dst) == flow_id(proto, (), src, dst)
+    assert common_flow_id(proto, *src, *dst) == flow_id(proto, (), src, dst).encode()
