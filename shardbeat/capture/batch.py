@@ -122,24 +122,25 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
 
 
 _INCL = struct.Struct("<I").unpack_from
+_RECORD_LENGTH = struct.Struct("<8xI").unpack_from  # incl_len, read at the record's start
 
 
 def _locate(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
     """Starts of the whole records in `data[:end]`, the bytes they span, and whether a
     record header is corrupt (its length implausible; the records before it are kept)."""
     starts: list[int] = []
-    append, unpack = starts.append, _INCL
+    append, length = starts.append, _RECORD_LENGTH
     pos = 0
     limit = end - 16
     # The one per-record Python loop left: a record's length says where the next starts.
-    # Lengths are checked for plausibility afterwards, all at once.
+    # Lengths are checked for plausibility afterwards, all at once, and only the last
+    # record can reach past `end`: it is taken back after the loop, not tested in it.
     while pos <= limit:
-        nxt = pos + 16 + unpack(data, pos + 8)[0]
-        if nxt > end:
-            break
         append(pos)
-        pos = nxt
-    corrupt = pos <= limit and unpack(data, pos + 8)[0] > max_record
+        pos += 16 + length(data, pos)[0]
+    if starts and pos > end:
+        pos = starts.pop()
+    corrupt = pos <= limit and _INCL(data, pos + 8)[0] > max_record
     found = np.asarray(starts, dtype=np.int64)
     if len(found):
         raw = np.frombuffer(data, dtype=np.uint8)
