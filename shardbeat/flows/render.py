@@ -11,7 +11,9 @@ Most reports are of flows that sent nothing since their last one: a flow is repo
 `period` until it has been idle for `timeout`, and most flows (a DNS query and its answer,
 say) are over in a moment. So a flow keeps its last body, rendered as not final, with the
 packet count it was rendered at; while the count stands, a report is the pass's head and
-that body (`"final":true` put in for a final report).
+that body (`"final":true` put in for a final report). Only a flow that sent again after a
+report keeps its template too: for the others it would be a second copy of the body, held
+for nothing (~40 MB of a worker's memory at 60k open flows).
 
 Only flows whose both sides have sent use the template: a report of a one-sided flow
 (no `destination.bytes`) or of an ICMP flow (whose Community ID follows its last message)
@@ -61,7 +63,9 @@ class ReportLines:
                     if flow.icmp or not flow.dst_seen:
                         append(encoded_flow_report(flow, report_ns, final) + self._tail)
                         continue
-                    template = flow.template = self._template(flow)
+                    template = self._template(flow)
+                    if flow.body:  # reported before and sent since: busy, worth keeping
+                        flow.template = template
                 last_ns, src_bytes, dst_bytes = flow.last_ns, flow.src_bytes, flow.dst_bytes
                 flow.body = template % (
                     timestamp_ns(last_ns).encode(), last_ns - flow.first_ns, src_bytes,
