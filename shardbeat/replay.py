@@ -1,9 +1,9 @@
 """`shardbeat replay`: a capture file through the worker code, events to NDJSON.
 
-One worker runs in-process. With N workers, N forked processes each read the whole file
-and keep the packets whose symmetric flow hash falls in their shard (as NFStream does
-offline): no packet crosses a process boundary, only finished, encoded events do, over the
-same ZeroMQ bus the live publisher uses.
+One worker runs in-process. With N workers, each of N processes (this one and N - 1 forked)
+reads the whole file and keeps the packets whose symmetric flow hash falls in its shard (as
+NFStream does offline): no packet crosses a process boundary, only finished, encoded events
+do, over the same ZeroMQ bus the live publisher uses.
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ class _Progress:
         sys.stderr.write("\n")
 
 
-def _run_one(path: str, settings: Any, sink: Callable[[bytes], None], shard: int,
-             shards: int, progress: bool) -> tuple[Counters, str | None]:
-    worker = Worker(settings, sink, shard, shards)
+def _run_one(path: str, settings: Any, sink: Callable[[bytes], None],
+             shard: tuple[int, int] = (0, 1),
+             on_batch: Callable[[FrameBatch], None] | None = None) -> tuple[Counters, str | None]:
+    """One worker, shard `shard[0]` of `shard[1]`, over the whole file; `on_batch` sees
+    each batch after it ran."""
+    worker = Worker(settings, sink, *shard)
     settle_heap()
-    bar = _Progress(os.path.getsize(path)) if progress else None
-    problem = worker.run_file(path, bar.update if bar is not None else None)
-    if bar is not None:
-        bar.done()
+    problem = worker.run_file(path, on_batch)
     worker.finish()
     return worker.counters, problem
 
@@ -65,17 +65,21 @@ def replay(path: str, settings: Any, workers: int = 1, progress: bool = False
     open_capture(path).close()  # fail fast, in this process, on a file we cannot read
     writer = open_writer(settings)
     result = ReplayResult()
+    bar = _Progress(os.path.getsize(path)) if progress else None
+    on_batch = bar.update if bar is not None else None
     try:
         if workers <= 1:
-            counters, result.problem = _run_one(path, settings, writer.write, 0, 1, progress)
-            result.counters.merge(counters.snapshot())
+            counters, result.problem = _run_one(path, settings, writer.write, (0, 1), on_batch)
         else:
             # Imported here: processes, ZeroMQ and temporary files are a twentieth of a
             # one-worker replay's start-up, and it needs none of them.
             from shardbeat.replay_sharded import replay_sharded
 
-            replay_sharded(path, settings, workers, writer.write_block, result, progress)
+            counters, result.problem = replay_sharded(path, settings, workers, writer, on_batch)
+        result.counters.merge(counters.snapshot())
     finally:
         writer.close()
+    if bar is not None:
+        bar.done()
     result.events = writer.events
     return result

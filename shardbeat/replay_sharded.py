@@ -1,61 +1,92 @@
-"""`shardbeat replay --workers N`: N forked worker processes each read the whole file and
-keep their shard's packets; their finished, encoded events come back over the ZeroMQ bus
-the live publisher uses."""
+"""`shardbeat replay --workers N`: shard 0 runs in this process and writes its events
+straight out; shards 1 to N-1 run in forked processes, each reading the whole file, and
+their finished, encoded events come back over the ZeroMQ bus the live publisher uses,
+written out between shard 0's batches.
+
+The gathering process works as a shard because on as many cores as workers a process that
+only gathered would take a core's share from the workers, and half the events would cross
+the bus for nothing.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import tempfile
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from shardbeat.bus.zmq_bus import BusReceiver, BusSender
-from shardbeat.replay import ReplayResult, _run_one
-
+from shardbeat.bus.zmq_bus import BusReceiver, BusSender, Message
+from shardbeat.capture.batch import FrameBatch
+from shardbeat.metrics.counters import Counters
+from shardbeat.output.ndjson import NdjsonWriter
+from shardbeat.replay import _run_one
 
 # Every worker reads and decodes every frame; only shard 0 reports what reading and
 # decoding counted, so an anomaly is not counted once per worker.
 _READ_SIDE = ("capture_", "decode_", "ipfrag_")
 
 
-def _own_counters(shard: int, counters: dict[str, int]) -> dict[str, int]:
-    if shard == 0:
-        return counters
+def _own_counters(counters: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in counters.items() if not k.startswith(_READ_SIDE)}
 
 
-def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str,
-                progress: bool) -> None:
+def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str) -> None:
     sender = BusSender(endpoint, shard, block=True)
-    counters, problem = _run_one(path, settings, sender.send, shard, shards, progress)
+    counters, problem = _run_one(path, settings, sender.send, (shard, shards))
     sender.close({"counters": counters.snapshot(), "problem": problem})
 
 
-def replay_sharded(path: str, settings: Any, shards: int,
-                    write_block: Callable[[bytes, int], None],
-                    result: ReplayResult, progress: bool) -> None:
+class _Gathered:
+    """What the forked workers sent: events written out as they come, counters merged."""
+
+    def __init__(self, writer: NdjsonWriter) -> None:
+        self.writer = writer
+        self.counters = Counters()
+        self.finished = 0
+
+    def take(self, messages: Iterable[Message]) -> None:
+        for _shard, block, final in messages:
+            if block is not None:
+                self.writer.write_block(*block)
+            else:
+                self.finished += 1
+                self.counters.merge(_own_counters(final["counters"]))
+
+
+def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
+                   on_batch: Callable[[FrameBatch], None] | None = None
+                   ) -> tuple[Counters, str | None]:
+    """(every shard's counters, the reader's problem) of a replay with `shards` workers."""
     ctx = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="shardbeat-") as tmp:
         endpoint = f"ipc://{tmp}/bus"
         receiver = BusReceiver(endpoint)
         procs = [ctx.Process(target=_shard_main, name=f"shardbeat-worker-{i}",
-                             args=(path, settings, i, shards, endpoint, progress and i == 0))
-                 for i in range(shards)]
+                             args=(path, settings, i, shards, endpoint))
+                 for i in range(1, shards)]
         for proc in procs:
             proc.start()
-        finished = 0
+        gathered = _Gathered(writer)
+
+        def between_batches(batch: FrameBatch) -> None:
+            if on_batch is not None:
+                on_batch(batch)
+            gathered.take(receiver.waiting())
+
         try:
+            counters, problem = _run_one(path, settings, writer.write, (0, shards),
+                                         between_batches)
             alive = lambda: any(p.is_alive() for p in procs)  # noqa: E731
-            for _shard, block, final in receiver.messages(shards, alive):
-                if block is not None:
-                    write_block(*block)
-                    continue
-                finished += 1
-                result.counters.merge(_own_counters(_shard, final["counters"]))
-                result.problem = result.problem or final["problem"]
+            gathered.take(receiver.messages(len(procs) - gathered.finished, alive))
+        except BaseException:
+            for proc in procs:  # blocked on a bus nobody reads any more
+                proc.terminate()
+            raise
         finally:
             for proc in procs:
                 proc.join()
             receiver.close()
         failed = [p.name for p in procs if p.exitcode != 0]
-        if failed or finished < shards:
+        if failed or gathered.finished < len(procs):
             raise RuntimeError(f"worker process(es) failed: {', '.join(failed) or 'lost'}")
+    counters.merge(gathered.counters.snapshot())
+    return counters, problem

@@ -21,6 +21,9 @@ BATCH_EVENTS = 512
 BATCH_BYTES = 256 * 1024
 LOST_AFTER_POLLS = 10
 
+# (shard, (ndjson, count) or None, the worker's last word: counters) as received.
+Message = tuple[int, "tuple[memoryview, int] | None", "dict | None"]
+
 
 class BusSender:
     def __init__(self, endpoint: str, shard: int, block: bool = True) -> None:
@@ -73,10 +76,10 @@ class BusReceiver:
         self._sock.bind(endpoint)
 
     def messages(self, shards: int, alive=lambda: True, poll_ms: int = 200
-                 ) -> Iterator[tuple[int, tuple[bytes, int] | None, dict | None]]:
+                 ) -> Iterator[Message]:
         """Yield (shard, (ndjson, count), None) batches (ndjson: a buffer over the received
-        frame, not a copy), then (shard, None, counters) once per worker, until every
-        worker said it is done or `alive()` turns false."""
+        frame, not a copy), then (shard, None, counters) once per worker, until `shards`
+        workers said they are done or `alive()` turns false."""
         done = 0
         grace = 0
         while done < shards:
@@ -88,13 +91,21 @@ class BusReceiver:
                     if grace > LOST_AFTER_POLLS:
                         return
                 continue
-            frames = self._sock.recv_multipart(copy=False)
-            head = msgpack.unpackb(frames[0].bytes)
-            if len(frames) == 1:
-                done += 1
-                yield head[0], None, head[2]
-            else:
-                yield head[0], (frames[1].buffer, head[1]), None
+            message = self._receive()
+            done += message[1] is None
+            yield message
+
+    def waiting(self) -> Iterator[Message]:
+        """The messages already here, without waiting for more."""
+        while self._sock.poll(0):
+            yield self._receive()
+
+    def _receive(self) -> Message:
+        frames = self._sock.recv_multipart(copy=False)
+        head = msgpack.unpackb(frames[0].bytes)
+        if len(frames) == 1:
+            return head[0], None, head[2]
+        return head[0], (frames[1].buffer, head[1]), None
 
     def close(self) -> None:
         self._sock.close(linger=0)

@@ -47,3 +47,22 @@ def test_a_vanished_worker_ends_the_stream(tmp_path):
     receiver = BusReceiver(f"ipc://{tmp_path}/bus")
     assert list(receiver.messages(1, alive=lambda: False, poll_ms=10)) == []
     receiver.close()
+
+
+def test_waiting_takes_what_arrived_without_waiting_for_more(tmp_path):
+    """What the replaying process, itself a shard, takes between its own batches."""
+    endpoint = f"ipc://{tmp_path}/bus"
+    receiver = BusReceiver(endpoint)
+    assert list(receiver.waiting()) == []
+    events = [orjson.dumps({"n": i}) for i in range(BATCH_EVENTS + 3)]
+    send_all(endpoint, 1, events, {"x": 1})
+    taken = []
+    for _ in range(100):  # ipc delivery is asynchronous: until the last word is in
+        taken += list(receiver.waiting())
+        if taken and taken[-1][1] is None:
+            break
+        threading.Event().wait(0.01)
+    receiver.close()
+    assert b"".join(bytes(block[0]) for _, block, _ in taken[:-1]) == \
+        b"".join(e + b"\n" for e in events)
+    assert taken[-1] == (1, None, {"x": 1})
