@@ -18,6 +18,10 @@ GOAL_FULL_PPS, FLOOR_FULL_RATIO = 500_000, 2.5
 GOAL_FLOWS_PPS, FLOOR_FLOWS_PPS = 2_000_000, 1_000_000
 FLOOR_SCALING = 1.7
 GOAL_RSS_MB, CEILING_RSS_MB = 150, 300
+# The pps goals were set on a machine where tshark dissected 86k pps. Where the same tshark
+# runs slower (a shared machine on a slow day runs it at a fifth of that), a pps goal is
+# also given as what the measured ratio to tshark comes to on that machine.
+ISSUE_TSHARK_PPS = 86_000
 
 
 @dataclass
@@ -89,11 +93,15 @@ def goals(figs: dict[str, Figures], packets: int, workers: int, open_flows: int)
                if not math.isnan(x)), default=math.nan)
     return [
         f"- Full pipeline, 1 worker: {full_pps:,.0f} pps = {one.ratio():.2f}× tshark; "
-        f"goal ≥ {GOAL_FULL_PPS:,} pps: {full_pps / GOAL_FULL_PPS:.0%} of it; "
+        f"goal ≥ {GOAL_FULL_PPS:,} pps: {full_pps / GOAL_FULL_PPS:.0%} of it "
+        f"({one.ratio() * ISSUE_TSHARK_PPS / GOAL_FULL_PPS:.0%} at the goals' machine's tshark); "
         f"floor ≥ {FLOOR_FULL_RATIO}× tshark: {_verdict(one.ratio(), FLOOR_FULL_RATIO)}",
         f"- Flows only, 1 worker: {flows_pps:,.0f} pps = {flows.ratio():.2f}× tshark; "
         f"goal ≥ {GOAL_FLOWS_PPS:,} pps: {flows_pps / GOAL_FLOWS_PPS:.0%} of it; "
-        f"floor ≥ {FLOOR_FLOWS_PPS:,} pps: {_verdict(flows_pps, FLOOR_FLOWS_PPS)}",
+        f"floor ≥ {FLOOR_FLOWS_PPS:,} pps: {_verdict(flows_pps, FLOOR_FLOWS_PPS)} here "
+        f"(tshark {figs[PEER].pps(packets):,.0f} pps); at the goals' machine's tshark "
+        f"({ISSUE_TSHARK_PPS:,} pps) the ratio is {flows.ratio() * ISSUE_TSHARK_PPS:,.0f} pps: "
+        f"{_verdict(flows.ratio() * ISSUE_TSHARK_PPS, FLOOR_FLOWS_PPS)}",
         f"- {workers} workers: {scaling:.2f}× the 1-worker figure; "
         f"floor ≥ {FLOOR_SCALING}×: {_verdict(scaling, FLOOR_SCALING)}",
         f"- Memory: peak RSS per worker {rss:.0f} MB (capture peaks at {open_flows:,} open "
