@@ -59,7 +59,7 @@ def account_batch(table: FlowTable, c: Columns, rows: np.ndarray, batch: FrameBa
     if not len(rows):
         return
     a, cols = _canonical(c, rows, table.uses_macs)
-    first, inverse = group_rows(cols)
+    first, inverse = group_rows(_grouping(cols))
     groups = len(first)
     size = c.frame_len[rows]
     a_packets = np.bincount(inverse, weights=a, minlength=groups)
@@ -69,8 +69,7 @@ def account_batch(table: FlowTable, c: Columns, rows: np.ndarray, batch: FrameBa
     last = np.full(groups, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, inverse, c.ts[rows])
     keys = _keys(cols, first)
-    has = table.has
-    new = [g for g, key in enumerate(keys) if not has(key)]
+    new = table.unknown(keys)
     firsts = dict(zip(new, _first_packets(batch, c, rows[first[new]],
                                           [col[first[new]].tolist() for col in cols[:3]])))
     a_packets = a_packets.astype(np.int64).tolist()
@@ -81,6 +80,16 @@ def account_batch(table: FlowTable, c: Columns, rows: np.ndarray, batch: FrameBa
             keys, a_packets, a_bytes, all_packets.tolist(), all_bytes, last.tolist(),
             a[first].tolist())):
         account(key, a_first, (a_pk, a_by, n_pk - a_pk, n_by - a_by), last_ns, get(g))
+
+
+def _grouping(cols: list[np.ndarray]) -> list[np.ndarray]:
+    """The key columns with the five narrow ones (protocol, version, VLAN, both ports) in
+    one: equal rows stay equal, and grouping hashes seven columns instead of eleven."""
+    proto, version, vlan, a_hi, a_lo, a_port, a_mac, b_hi, b_lo, b_port, b_mac = cols
+    narrow = (proto.astype(np.uint64) | version.astype(np.uint64) << np.uint64(8)
+              | vlan.astype(np.uint64) << np.uint64(16) | a_port.astype(np.uint64) << np.uint64(32)
+              | b_port.astype(np.uint64) << np.uint64(48))
+    return [narrow, a_hi, a_lo, a_mac, b_hi, b_lo, b_mac]
 
 
 def _keys(cols: list[np.ndarray], first: np.ndarray) -> list[bytes]:

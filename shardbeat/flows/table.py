@@ -174,8 +174,10 @@ class FlowTable:
             key += b"".join(v.to_bytes(2, "big") for v in vlans)
         return key, a
 
-    def has(self, key: bytes) -> bool:
-        return key in self._flows
+    def unknown(self, keys: list[bytes]) -> list[int]:
+        """The positions in `keys` of those the table has no flow for."""
+        flows = self._flows
+        return [i for i, key in enumerate(keys) if key not in flows]
 
     def account(self, key: bytes, a_first: bool, counts: tuple[int, int, int, int],
                 last_ns: int, first: FirstPacket | None) -> None:
