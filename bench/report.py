@@ -53,8 +53,9 @@ class Figures:
         return max((r.peak_main_mb() for r in self.ok_runs), default=math.nan)
 
     def rss_worker_mb(self) -> float:
-        """Largest worker peak; with one worker in the main process, the main process."""
-        peaks = [r.peak_children_mb() or r.peak_main_mb() for r in self.ok_runs]
+        """Largest worker peak: the main process runs a worker too (the only one, or shard
+        0 of N, gathering the others' events besides)."""
+        peaks = [max(r.peak_children_mb() or 0, r.peak_main_mb()) for r in self.ok_runs]
         return max(peaks, default=math.nan)
 
 
@@ -123,7 +124,8 @@ def cpu_split(figs: dict[str, Figures]) -> list[str]:
         workers = " + ".join(f"{p.cpu_s:.1f}" for p in sorted(run.children(), key=lambda p: p.pid))
         lines.append(f"- {name}: {run.wall_s:.1f} s wall; CPU s main process "
                      f"{main.cpu_s if main else float('nan'):.1f}"
-                     + (f", workers {workers}" if workers else " (the worker runs in it)"))
+                     + (f" (shard 0, and writing every shard's events), forked workers {workers}"
+                        if workers else " (the worker runs in it)"))
     return lines
 
 
