@@ -111,7 +111,7 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
             want = _READ if len(starts) else want * 2  # a record longer than the window
         reader.packets = total
         if corrupt:
-            length = _INCL(data, end + 8)[0]
+            length = _RECORD_LENGTH(data, end)[0]
             reader.problem = (f"capture corrupt at byte {pos}: record length {length} is "
                               f"implausible; {total} packets read")
         elif len(data) - PAD > end:
@@ -121,7 +121,6 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
         os.close(fd)
 
 
-_INCL = struct.Struct("<I").unpack_from
 _RECORD_LENGTH = struct.Struct("<8xI").unpack_from  # incl_len, read at the record's start
 
 
@@ -140,7 +139,7 @@ def _locate(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bo
         pos += 16 + length(data, pos)[0]
     if starts and pos > end:
         pos = starts.pop()
-    corrupt = pos <= limit and _INCL(data, pos + 8)[0] > max_record
+    corrupt = pos <= limit and length(data, pos)[0] > max_record
     found = np.asarray(starts, dtype=np.int64)
     if len(found):
         raw = np.frombuffer(data, dtype=np.uint8)
