@@ -55,7 +55,7 @@ class Figures:
     def rss_worker_mb(self) -> float:
         """Largest worker peak: the main process runs a worker too (the only one, or shard
         0 of N, gathering the others' events besides)."""
-        peaks = [max(r.peak_children_mb() or 0, r.peak_main_mb()) for r in self.ok_runs]
+        peaks = [max(r.peak_children_mb(), r.peak_main_mb()) for r in self.ok_runs]
         return max(peaks, default=math.nan)
 
 
