@@ -15,7 +15,7 @@ from shardbeat.flows.render import ReportLines
 from shardbeat.flows.table import FlowTable
 from shardbeat.metrics.counters import Counters
 from shardbeat.worker import Worker
-from tests.conformance.pcaps import PCAPS, all_pcaps
+from tests.conformance.pcaps import PCAPS, all_pcaps, pcap
 from tests.unit.test_flows import T0
 from tests.unit.test_flows_packets import S, packet, reverse
 
@@ -52,7 +52,7 @@ def test_encoded_reports_equal_the_dict_route(path, delta, monkeypatch):
 
 
 def test_a_tail_with_percent_signs_is_kept_literally(monkeypatch):
-    path = next(p for p in all_pcaps() if p.name == "http_minitwit.pcap")
+    path = pcap("http_minitwit.pcap")
     tail = b',"tags":["100%d %s %%"]}'
     pairs = reports(path, [], monkeypatch, tail)
     assert pairs and all(a == b for a, b in pairs)
