@@ -112,7 +112,7 @@ class Transaction:
     destination_domain: str | None = None
 
 
-def endpoint(ip: str, port: int, nbytes: int, domain: str | None) -> dict:
+def _endpoint(ip: str, port: int, nbytes: int, domain: str | None) -> dict:
     if port and nbytes and not domain:  # most endpoints of a finished transaction
         return {"ip": ip, "port": port, "bytes": nbytes}
     ep: dict[str, Any] = {"ip": ip}
@@ -143,7 +143,7 @@ def _event_group(tx: Transaction) -> tuple[str, dict]:
     return stamp, event
 
 
-def related_ips(client_ip: str, server_ip: str, others: list[str]) -> list[str]:
+def _related(client_ip: str, server_ip: str, others: list[str]) -> list[str]:
     """Each address once, in order of first mention."""
     related = [client_ip] if client_ip == server_ip else [client_ip, server_ip]
     for ip in others:
@@ -158,8 +158,8 @@ def endpoints(conn: Conn, protocol: str, request_bytes: int, response_bytes: int
     """`source`, `destination`, `network` and `related.ip` of a transaction on `conn`
     (`others`: further addresses it names)."""
     client_ip, server_ip = ip_text(conn.client_ip), ip_text(conn.server_ip)
-    source = endpoint(client_ip, conn.client_port, request_bytes, source_domain)
-    destination = endpoint(server_ip, conn.server_port, response_bytes, destination_domain)
+    source = _endpoint(client_ip, conn.client_port, request_bytes, source_domain)
+    destination = _endpoint(server_ip, conn.server_port, response_bytes, destination_domain)
     network: dict[str, Any] = {
         "type": "ipv4" if conn.ip_version == 4 else "ipv6",
         "transport": conn.transport,
@@ -168,7 +168,7 @@ def endpoints(conn: Conn, protocol: str, request_bytes: int, response_bytes: int
     }
     if request_bytes or response_bytes:
         network["bytes"] = request_bytes + response_bytes
-    return source, destination, network, related_ips(client_ip, server_ip, others)
+    return source, destination, network, _related(client_ip, server_ip, others)
 
 
 def to_event(tx: Transaction) -> dict:

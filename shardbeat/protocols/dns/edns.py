@@ -28,8 +28,8 @@ def format_opt(msg: bytes, rec: Record) -> dict:
     """`dns.opt`; without options, the object shared by every OPT record with the same TTL
     and size (events are read-only once built)."""
     if not rec.rdlen:
-        return bare_opt(rec.ttl, rec.rclass)
-    out = dict(bare_opt(rec.ttl, rec.rclass))
+        return _bare_opt(rec.ttl, rec.rclass)
+    out = dict(_bare_opt(rec.ttl, rec.rclass))
     off, end = rec.rdata_off, rec.rdata_off + rec.rdlen
     while off + 4 <= end:
         code, length = _OPTION_HEAD.unpack_from(msg, off)
@@ -45,7 +45,7 @@ def format_opt(msg: bytes, rec: Record) -> dict:
 
 
 @lru_cache(maxsize=256)
-def bare_opt(ttl: int, udp_size: int) -> dict:
+def _bare_opt(ttl: int, udp_size: int) -> dict:
     """`dns.opt` without options."""
     ext_rcode, version, do = opt_flags(ttl)
     return {"version": str(version), "do": do, "ext_rcode": rcode_name(ext_rcode),

@@ -240,8 +240,7 @@ class EventBuilder:
         return known
 
     def _forwarded(self, requ: Message, tx: Transaction, fields: dict) -> None:
-        if not requ.real_ip:
-            return
+        """A request's real-IP header (present: the caller checks) → `network.forwarded_ip`."""
         ip = parse_ip(text(requ.real_ip))
         if ip is None:
             # network.forwarded_ip is an `ip` field: a non-address would fail indexing.
