@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+SCRATCH = "{scratch}"   # in a command line: the run's scratch directory
 CAPTURE_PROTOCOLS = ("http", "dns", "redis", "mysql", "pgsql")   # what the generator puts in
 
 
@@ -34,6 +35,7 @@ class Mode:
     cmd: list[str]
     workers: int = 0       # shardbeat worker processes; 0 for a peer
     parsers: bool = True   # protocol parsers on (False: flows only)
+    copies: int = 1        # copies of the capture one run gets through (side by side: N)
 
     @property
     def shardbeat(self) -> bool:
@@ -63,6 +65,10 @@ def _flag_pairs(settings: list[str]) -> list[str]:
     return [arg for s in settings for arg in ("-E", s)]
 
 
+def side_by_side_name(workers: int) -> str:
+    return f"{workers} × 1 worker side by side"
+
+
 def build(pcap: Path, parsers: Parsers, workers: int) -> list[Mode]:
     """The measured modes, in the order each repetition runs them (peer first)."""
     replay = [sys.executable, "-m", "shardbeat", "replay", str(pcap)]
@@ -72,6 +78,9 @@ def build(pcap: Path, parsers: Parsers, workers: int) -> list[Mode]:
              Mode("shardbeat 1 worker", replay + ["--workers", "1"] + base, workers=1),
              Mode(f"shardbeat {workers} workers", replay + ["--workers", str(workers)] + base,
                   workers=workers),
+             Mode(side_by_side_name(workers),
+                  [sys.executable, str(REPO / "bench" / "side_by_side.py"), str(workers),
+                   SCRATCH, *replay, "--workers", "1", *base], copies=workers),
              Mode("shardbeat flows only", replay + ["--workers", "1"] + off, workers=1,
                   parsers=False)]
     if importlib.util.find_spec("nfstream") is not None:

@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from measure import RunResult
-from modes import Mode
+from modes import Mode, side_by_side_name
 
 PEER = "tshark"
 GOAL_FULL_PPS, FLOOR_FULL_RATIO = 500_000, 2.5
@@ -42,7 +42,7 @@ class Figures:
         return statistics.median(walls) if walls else float("nan")
 
     def pps(self, packets: int) -> float:
-        return packets / self.median_wall()
+        return packets * self.mode.copies / self.median_wall()
 
     def ratio(self) -> float:
         return statistics.median(self.ratios) if self.ratios else float("nan")
@@ -64,13 +64,22 @@ class Figures:
 def add_ratios(figs: dict[str, Figures], packets: int) -> None:
     peer = figs[PEER]
     for fig in figs.values():
-        fig.ratios = [(packets / r.wall_s) / (packets / p.wall_s)
+        fig.ratios = [(packets * fig.mode.copies / r.wall_s) / (packets / p.wall_s)
                       for r, p in zip(fig.runs, peer.runs) if r.ok and p.ok]
 
 
 def scalings(one: Figures, many: Figures) -> list[float]:
-    """Per repetition: the N-worker run's speed over the 1-worker run's."""
-    return [r1.wall_s / rn.wall_s for r1, rn in zip(one.runs, many.runs) if r1.ok and rn.ok]
+    """Per repetition: the `many` run's speed (packets/s, all its copies) over the 1-worker
+    run's."""
+    return [many.mode.copies * r1.wall_s / rn.wall_s
+            for r1, rn in zip(one.runs, many.runs) if r1.ok and rn.ok]
+
+
+def _median_spread(values: list[float]) -> tuple[float, str]:
+    if not values:
+        return math.nan, ""
+    spread = f" ({min(values):.2f}-{max(values):.2f} over repetitions)" if len(values) > 1 else ""
+    return statistics.median(values), spread
 
 
 def table(figs: dict[str, Figures], packets: int) -> list[str]:
@@ -81,7 +90,7 @@ def table(figs: dict[str, Figures], packets: int) -> list[str]:
         tps = f"{f.transactions / f.median_wall():,.0f}" if f.mode.shardbeat and f.mode.parsers else "–"
         worker = f"{f.rss_worker_mb():.0f}" if f.mode.shardbeat else "–"
         lines.append(f"| {name} | {f.median_wall():.2f} | {f.pps(packets):,.0f} | {f.ratio():.2f} | "
-                     f"{tps} | {f.cpu():.1f} | {packets / f.cpu():,.0f} | {f.rss_main_mb():.0f} | "
+                     f"{tps} | {f.cpu():.1f} | {packets * f.mode.copies / f.cpu():,.0f} | {f.rss_main_mb():.0f} | "
                      f"{worker} | {len(f.ok_runs)}/{len(f.runs)} |")
     return lines
 
@@ -96,9 +105,7 @@ def goals(figs: dict[str, Figures], packets: int, workers: int, open_flows: int)
     one, many = figs["shardbeat 1 worker"], figs[f"shardbeat {workers} workers"]
     flows = figs["shardbeat flows only"]
     full_pps, flows_pps = one.pps(packets), flows.pps(packets)
-    paired = scalings(one, many)
-    scaling = statistics.median(paired) if paired else math.nan
-    spread = f" ({min(paired):.2f}-{max(paired):.2f} over repetitions)" if len(paired) > 1 else ""
+    scaling, spread = _median_spread(scalings(one, many))
     rss = max((x for x in (one.rss_worker_mb(), many.rss_worker_mb(), flows.rss_worker_mb())
                if not math.isnan(x)), default=math.nan)
     return [
@@ -115,11 +122,25 @@ def goals(figs: dict[str, Figures], packets: int, workers: int, open_flows: int)
         f"- {workers} workers: {scaling:.2f}× the 1-worker run of the same repetition, "
         f"median{spread}; "
         f"floor ≥ {FLOOR_SCALING}×: {_verdict(scaling, FLOOR_SCALING)}",
+        *_ceiling(figs, one, scaling, workers),
         f"- Memory: peak RSS per worker {rss:.0f} MB (capture peaks at {open_flows:,} open "
         f"flows with a 30 s idle timeout); goal ≤ {GOAL_RSS_MB} MB: "
         f"{_verdict(rss, GOAL_RSS_MB, at_least=False)}; ceiling {CEILING_RSS_MB} MB: "
         f"{_verdict(rss, CEILING_RSS_MB, at_least=False)}",
     ]
+
+
+def _ceiling(figs: dict[str, Figures], one: Figures, scaling: float, workers: int) -> list[str]:
+    """What the machine itself gives N processes of this work: N independent one-worker
+    replays side by side, paired with the 1-worker run of their repetition."""
+    side = figs.get(side_by_side_name(workers))
+    if side is None:
+        return []
+    ceiling, spread = _median_spread(scalings(one, side))
+    return [f"- {workers} independent 1-worker replays side by side (no sharding, no bus): "
+            f"{ceiling:.2f}× one alone, median{spread}: this machine's own ceiling for "
+            f"{workers} processes of this work; {workers} workers reach "
+            f"{scaling / ceiling:.0%} of it"]
 
 
 def cpu_split(figs: dict[str, Figures]) -> list[str]:
