@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from shardbeat.capture.batch import FrameBatch
+from shardbeat.capture.batch import FrameBatch, Locate
 from shardbeat.capture.pcapfile import open_capture
 from shardbeat.metrics.counters import Counters
 from shardbeat.output.ndjson import open_writer
@@ -49,12 +49,13 @@ class _Progress:
 
 def _run_one(path: str, settings: Any, sink: Callable[[bytes], None],
              shard: tuple[int, int] = (0, 1),
-             on_batch: Callable[[FrameBatch], None] | None = None) -> tuple[Counters, str | None]:
+             on_batch: Callable[[FrameBatch], None] | None = None,
+             locate: Locate | None = None) -> tuple[Counters, str | None]:
     """One worker, shard `shard[0]` of `shard[1]`, over the whole file; `on_batch` sees
-    each batch after it ran."""
+    each batch after it ran; `locate` finds the records of a plain pcap."""
     worker = Worker(settings, sink, *shard)
     settle_heap()
-    problem = worker.run_file(path, on_batch)
+    problem = worker.run_file(path, on_batch, locate)
     worker.finish()
     return worker.counters, problem
 

@@ -5,17 +5,20 @@ written out between shard 0's batches.
 
 The gathering process works as a shard because on as many cores as workers a process that
 only gathered would take a core's share from the workers, and half the events would cross
-the bus for nothing.
+the bus for nothing. For the same reason it does not walk the capture's records itself: the
+first forked worker publishes them (capture/shared_walk.py).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import tempfile
 from typing import Any, Callable, Iterable
 
 from shardbeat.bus.zmq_bus import BusReceiver, BusSender, Message
 from shardbeat.capture.batch import FrameBatch
+from shardbeat.capture.shared_walk import PublishedWalk, TakenWalk, walk_pipe
 from shardbeat.metrics.counters import Counters
 from shardbeat.output.ndjson import NdjsonWriter
 from shardbeat.replay import _run_one
@@ -29,9 +32,20 @@ def _own_counters(counters: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in counters.items() if not k.startswith(_READ_SIDE)}
 
 
-def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str) -> None:
+def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str,
+                walk: tuple[int, int]) -> None:
+    read_fd, write_fd = walk
+    os.close(read_fd)
+    if shard != 1:  # only the first forked worker walks for the replaying process
+        os.close(write_fd)
+    published = PublishedWalk(write_fd) if shard == 1 else None
     sender = BusSender(endpoint, shard, block=True)
-    counters, problem = _run_one(path, settings, sender.send, (shard, shards))
+    try:
+        counters, problem = _run_one(path, settings, sender.send, (shard, shards),
+                                     locate=published)
+    finally:
+        if published is not None:
+            published.close()
     sender.close({"counters": counters.snapshot(), "problem": problem})
 
 
@@ -60,21 +74,27 @@ def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
     with tempfile.TemporaryDirectory(prefix="shardbeat-") as tmp:
         endpoint = f"ipc://{tmp}/bus"
         receiver = BusReceiver(endpoint)
+        walk = walk_pipe()
         procs = [ctx.Process(target=_shard_main, name=f"shardbeat-worker-{i}",
-                             args=(path, settings, i, shards, endpoint))
+                             args=(path, settings, i, shards, endpoint, walk))
                  for i in range(1, shards)]
-        for proc in procs:
-            proc.start()
+        try:
+            for proc in procs:
+                proc.start()
+        finally:
+            os.close(walk[1])  # the walker's end; its exit ends the pipe
         gathered = _Gathered(writer)
+        drain = lambda: gathered.take(receiver.waiting())  # noqa: E731
+        taken = TakenWalk(walk[0], drain)
 
         def between_batches(batch: FrameBatch) -> None:
             if on_batch is not None:
                 on_batch(batch)
-            gathered.take(receiver.waiting())
+            drain()
 
         try:
             counters, problem = _run_one(path, settings, writer.write, (0, shards),
-                                         between_batches)
+                                         between_batches, taken)
             alive = lambda: any(p.is_alive() for p in procs)  # noqa: E731
             gathered.take(receiver.messages(len(procs) - gathered.finished, alive))
         except BaseException:
@@ -82,6 +102,7 @@ def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
                 proc.terminate()
             raise
         finally:
+            taken.close()
             for proc in procs:
                 proc.join()
             receiver.close()

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import orjson
 
-from shardbeat.capture.batch import FrameBatch, open_batches, pack_frames
+from shardbeat.capture.batch import FrameBatch, Locate, open_batches, pack_frames
 from shardbeat.decode.batch import decode_columns
 from shardbeat.decode.l2l4 import Decoder
 from shardbeat.decode.shard import shard_of, shard_of_columns
@@ -66,11 +66,12 @@ class Worker:
         while chunk := list(islice(it, FRAMES_PER_BATCH)):
             self.run_batch(pack_frames(chunk))
 
-    def run_file(self, path: str, on_batch: Callable[[FrameBatch], None] | None = None
-                 ) -> str | None:
+    def run_file(self, path: str, on_batch: Callable[[FrameBatch], None] | None = None,
+                 locate: Locate | None = None) -> str | None:
         """A whole capture file, batch by batch; returns the reader's problem (a
-        truncated or corrupt tail), if any. `on_batch` sees each batch after it ran."""
-        reader, batches = open_batches(path)
+        truncated or corrupt tail), if any. `on_batch` sees each batch after it ran;
+        `locate` finds the records of a plain pcap (see capture/shared_walk.py)."""
+        reader, batches = open_batches(path, locate=locate)
         with reader:
             for batch in batches:
                 self.run_batch(batch)

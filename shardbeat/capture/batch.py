@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -28,6 +28,9 @@ _PCAP_LE_US, _PCAP_LE_NS = 0xA1B2C3D4, 0xA1B23C4D
 _MAX_RECORD = 1 << 18
 _MAX_BLOCK = 1 << 24
 
+
+# (window, end, max_record) → (record starts, bytes they span, corrupt header found)
+Locate = Callable[[bytes, int, int], "tuple[np.ndarray, int, bool]"]
 
 # Zero bytes after a batch's last frame, so that a vectorised header read may run past
 # any frame's end unguarded (decode/batch.py reads at most this far).
@@ -58,14 +61,16 @@ class FrameBatch:
         return self.data[start:start + int(self.caplen[i])]
 
 
-def batches(reader: CaptureReader, path: str, n: int = BATCH_FRAMES) -> Iterator[FrameBatch]:
+def batches(reader: CaptureReader, path: str, n: int = BATCH_FRAMES,
+            locate: Locate | None = None) -> Iterator[FrameBatch]:
     """Batches of frames from an open reader; the fast path reads `path` itself when it is
-    a plain little-endian pcap of a decoded link type, else the reader's frames are packed."""
+    a plain little-endian pcap of a decoded link type, else the reader's frames are packed.
+    `locate` finds each window's records on the fast path (`locate_records` by default)."""
     fast = _fast_pcap_header(path)
     if fast is None:
         yield from _packed(reader, n)
         return
-    yield from _pcap_batches(reader, path, fast, n)
+    yield from _pcap_batches(reader, path, fast, n, locate or locate_records)
 
 
 def _fast_pcap_header(path: str) -> tuple[int, int, int] | None:
@@ -85,7 +90,7 @@ def _fast_pcap_header(path: str) -> tuple[int, int, int] | None:
 
 
 def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
-                  n: int) -> Iterator[FrameBatch]:
+                  n: int, locate: Locate) -> Iterator[FrameBatch]:
     mul, linktype, max_record = fast
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -99,7 +104,7 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
             tail = len(data) < want
             if tail:
                 data += _PADDING
-            starts, end, corrupt = _locate(data, len(data) - PAD, max_record)
+            starts, end, corrupt = locate(data, len(data) - PAD, max_record)
             pos += end
             total += len(starts)
             for lo in range(0, len(starts), n):
@@ -111,7 +116,7 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
             want = _READ if len(starts) else want * 2  # a record longer than the window
         reader.packets = total
         if corrupt:
-            length = _RECORD_LENGTH(data, end)[0]
+            length = RECORD_LENGTH(data, end)[0]
             reader.problem = (f"capture corrupt at byte {pos}: record length {length} is "
                               f"implausible; {total} packets read")
         elif len(data) - PAD > end:
@@ -121,14 +126,14 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
         os.close(fd)
 
 
-_RECORD_LENGTH = struct.Struct("<8xI").unpack_from  # incl_len, read at the record's start
+RECORD_LENGTH = struct.Struct("<8xI").unpack_from  # incl_len, read at the record's start
 
 
-def _locate(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
+def locate_records(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
     """Starts of the whole records in `data[:end]`, the bytes they span, and whether a
     record header is corrupt (its length implausible; the records before it are kept)."""
     starts: list[int] = []
-    append, length = starts.append, _RECORD_LENGTH
+    append, length = starts.append, RECORD_LENGTH
     pos = 0
     limit = end - 16
     # The one per-record Python loop left: a record's length says where the next starts.
@@ -183,6 +188,7 @@ def _packed(reader: CaptureReader, n: int) -> Iterator[FrameBatch]:
         yield batch
 
 
-def open_batches(path: str, n: int = BATCH_FRAMES) -> tuple[CaptureReader, Iterator[FrameBatch]]:
+def open_batches(path: str, n: int = BATCH_FRAMES, locate: Locate | None = None
+                 ) -> tuple[CaptureReader, Iterator[FrameBatch]]:
     reader = open_capture(path)
-    return reader, batches(reader, path, n)
+    return reader, batches(reader, path, n, locate)
