@@ -88,9 +88,10 @@ def table(figs: dict[str, Figures], packets: int) -> list[str]:
     lines = [head, "|" + "---|" * 10]
     for name, f in figs.items():
         tps = f"{f.transactions / f.median_wall():,.0f}" if f.mode.shardbeat and f.mode.parsers else "–"
-        worker = f"{f.rss_worker_mb():.0f}" if f.mode.shardbeat else "–"
+        worker = f"{f.rss_worker_mb():.0f}" if f.mode.shardbeat or f.mode.copies > 1 else "–"
+        main = "–" if f.mode.copies > 1 else f"{f.rss_main_mb():.0f}"  # the launcher's own
         lines.append(f"| {name} | {f.median_wall():.2f} | {f.pps(packets):,.0f} | {f.ratio():.2f} | "
-                     f"{tps} | {f.cpu():.1f} | {packets * f.mode.copies / f.cpu():,.0f} | {f.rss_main_mb():.0f} | "
+                     f"{tps} | {f.cpu():.1f} | {packets * f.mode.copies / f.cpu():,.0f} | {main} | "
                      f"{worker} | {len(f.ok_runs)}/{len(f.runs)} |")
     return lines
 
