@@ -124,6 +124,7 @@ def goals(figs: dict[str, Figures], packets: int, workers: int, open_flows: int)
         f"median{spread}; "
         f"floor ≥ {FLOOR_SCALING}×: {_verdict(scaling, FLOOR_SCALING)}",
         *_ceiling(figs, one, scaling, workers),
+        *_against_nfstream(figs, flows),
         f"- Memory: peak RSS per worker {rss:.0f} MB (capture peaks at {open_flows:,} open "
         f"flows with a 30 s idle timeout); goal ≤ {GOAL_RSS_MB} MB: "
         f"{_verdict(rss, GOAL_RSS_MB, at_least=False)}; ceiling {CEILING_RSS_MB} MB: "
@@ -142,6 +143,17 @@ def _ceiling(figs: dict[str, Figures], one: Figures, scaling: float, workers: in
             f"{ceiling:.2f}× one alone, median{spread}: this machine's own ceiling for "
             f"{workers} processes of this work; {workers} workers reach "
             f"{scaling / ceiling:.0%} of it"]
+
+
+def _against_nfstream(figs: dict[str, Figures], flows: Figures) -> list[str]:
+    """Flows only against NFStream, the flow meter peer, paired by repetition."""
+    peer = figs.get("nfstream")
+    if peer is None:
+        return []
+    ratio, spread = _median_spread([p.wall_s / r.wall_s for r, p in zip(flows.runs, peer.runs)
+                                    if r.ok and p.ok])
+    return [f"- Flows only against NFStream (one meter, same repetitions): {ratio:.2f}×, "
+            f"median{spread}"]
 
 
 def cpu_split(figs: dict[str, Figures]) -> list[str]:
