@@ -39,11 +39,20 @@ def walk_pipe() -> tuple[int, int]:
     return read_fd, write_fd
 
 
-class PublishedWalk:
-    """The walker's `locate`: walk as usual, then write what was found for the taker."""
+class _PipeEnd:
+    """One end of the walk pipe, closed once."""
 
     def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class PublishedWalk(_PipeEnd):
+    """The walker's `locate`: walk as usual, then write what was found for the taker."""
 
     def __call__(self, data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
         found = locate_records(data, end, max_record)
@@ -57,20 +66,17 @@ class PublishedWalk:
                 self.close()
         return found
 
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
-
-class TakenWalk:
+class TakenWalk(_PipeEnd):
     """The taker's `locate`: each window's records from the walker. `idle` runs while the
     walker is behind (the taker drains the event bus then, as the walker may be waiting
     for room on it)."""
 
     def __init__(self, fd: int, idle: Callable[[], None]) -> None:
-        self._fd: int | None = fd
+        super().__init__(fd)
         self._idle = idle
+        self._poller = select.poll()
+        self._poller.register(fd, select.POLLIN)
         self.taken = 0  # windows whose records came from the walker
 
     def __call__(self, data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
@@ -80,11 +86,6 @@ class TakenWalk:
             return locate_records(data, end, max_record)
         self.taken += 1
         return found
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
     def _take(self, data: bytes) -> tuple[np.ndarray, int, bool] | None:
         head = self._read(_HEAD.size)
@@ -103,10 +104,8 @@ class TakenWalk:
     def _read(self, n: int) -> bytes | None:
         """Exactly `n` bytes, or None at the end of the pipe."""
         chunks, got = [], 0
-        poller = select.poll()
-        poller.register(self._fd, select.POLLIN)
         while got < n:
-            if not poller.poll(_POLL_MS):
+            if not self._poller.poll(_POLL_MS):
                 self._idle()
                 continue
             chunk = os.read(self._fd, n - got)
