@@ -36,9 +36,11 @@ def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str
                 walk: tuple[int, int]) -> None:
     read_fd, write_fd = walk
     os.close(read_fd)
-    if shard != 1:  # only the first forked worker walks for the replaying process
+    published = None
+    if shard == 1:  # only the first forked worker walks for the replaying process
+        published = PublishedWalk(write_fd)
+    else:
         os.close(write_fd)
-    published = PublishedWalk(write_fd) if shard == 1 else None
     sender = BusSender(endpoint, shard, block=True)
     try:
         counters, problem = _run_one(path, settings, sender.send, (shard, shards),
