@@ -61,18 +61,17 @@ class Figures:
         return max(peaks, default=math.nan)
 
 
-def add_ratios(figs: dict[str, Figures], packets: int) -> None:
+def add_ratios(figs: dict[str, Figures]) -> None:
     peer = figs[PEER]
     for fig in figs.values():
-        fig.ratios = [(packets * fig.mode.copies / r.wall_s) / (packets / p.wall_s)
-                      for r, p in zip(fig.runs, peer.runs) if r.ok and p.ok]
+        fig.ratios = paired(peer, fig)
 
 
-def scalings(one: Figures, many: Figures) -> list[float]:
-    """Per repetition: the `many` run's speed (packets/s, all its copies) over the 1-worker
-    run's."""
-    return [many.mode.copies * r1.wall_s / rn.wall_s
-            for r1, rn in zip(one.runs, many.runs) if r1.ok and rn.ok]
+def paired(base: Figures, other: Figures) -> list[float]:
+    """Per repetition where both ran: `other`'s speed (packets/s, all its copies) over
+    `base`'s in that same repetition. Every ratio the report gives is paired this way."""
+    return [other.mode.copies * b.wall_s / o.wall_s
+            for b, o in zip(base.runs, other.runs) if b.ok and o.ok]
 
 
 def _median_spread(values: list[float]) -> tuple[float, str]:
@@ -106,7 +105,7 @@ def goals(figs: dict[str, Figures], packets: int, workers: int, open_flows: int)
     one, many = figs["shardbeat 1 worker"], figs[f"shardbeat {workers} workers"]
     flows = figs["shardbeat flows only"]
     full_pps, flows_pps = one.pps(packets), flows.pps(packets)
-    scaling, spread = _median_spread(scalings(one, many))
+    scaling, spread = _median_spread(paired(one, many))
     rss = max((x for x in (one.rss_worker_mb(), many.rss_worker_mb(), flows.rss_worker_mb())
                if not math.isnan(x)), default=math.nan)
     return [
@@ -138,7 +137,7 @@ def _ceiling(figs: dict[str, Figures], one: Figures, scaling: float, workers: in
     side = figs.get(side_by_side_name(workers))
     if side is None:
         return []
-    ceiling, spread = _median_spread(scalings(one, side))
+    ceiling, spread = _median_spread(paired(one, side))
     return [f"- {workers} independent 1-worker replays side by side (no sharding, no bus): "
             f"{ceiling:.2f}× one alone, median{spread}: this machine's own ceiling for "
             f"{workers} processes of this work; {workers} workers reach "
@@ -150,8 +149,7 @@ def _against_nfstream(figs: dict[str, Figures], flows: Figures) -> list[str]:
     peer = figs.get("nfstream")
     if peer is None:
         return []
-    ratio, spread = _median_spread([p.wall_s / r.wall_s for r, p in zip(flows.runs, peer.runs)
-                                    if r.ok and p.ok])
+    ratio, spread = _median_spread(paired(peer, flows))
     return [f"- Flows only against NFStream (one meter, same repetitions): {ratio:.2f}×, "
             f"median{spread}"]
 
