@@ -166,7 +166,7 @@ def cpu_split(figs: dict[str, Figures]) -> list[str]:
         workers = " + ".join(f"{p.cpu_s:.1f}" for p in sorted(run.children(), key=lambda p: p.pid))
         lines.append(f"- {name}: {run.wall_s:.1f} s wall; CPU s main process "
                      f"{main.cpu_s if main else float('nan'):.1f}"
-                     + (f" (shard 0, and writing every shard's events), forked workers {workers}"
+                     + (f" (shard 0), forked workers {workers}"
                         if workers else " (the worker runs in it)"))
     return lines
 

@@ -2,9 +2,10 @@
 
 One worker runs in-process. With N workers, each of N processes (this one and N - 1 forked)
 reads the whole file and keeps the packets whose symmetric flow hash falls in its shard (as
-NFStream does offline): no packet crosses a process boundary, only finished, encoded events
-do, over the same ZeroMQ bus the live publisher uses (and the record starts the first forked
-worker finds, which this process takes rather than finding them again).
+NFStream does offline): no packet crosses a process boundary. Each process writes its own
+events out, taking turns batch by batch; what the forked workers counted comes back over the
+same ZeroMQ bus the live publisher uses (and the record starts the first forked worker finds,
+which this process takes rather than finding them again).
 """
 
 from __future__ import annotations

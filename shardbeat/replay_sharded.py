@@ -1,12 +1,13 @@
-"""`shardbeat replay --workers N`: shard 0 runs in this process and writes its events
-straight out; shards 1 to N-1 run in forked processes, each reading the whole file, and
-their finished, encoded events come back over the ZeroMQ bus the live publisher uses,
-written out between shard 0's batches.
+"""`shardbeat replay --workers N`: shard 0 runs in this process; shards 1 to N-1 run in
+forked processes, each reading the whole file. Every process writes its own finished, encoded
+events to the output, a whole batch at a time (output/turns.py); the forked workers' last
+words (what they counted) come back over the ZeroMQ bus the live publisher uses.
 
-The gathering process works as a shard because on as many cores as workers a process that
-only gathered would take a core's share from the workers, and half the events would cross
-the bus for nothing. For the same reason it does not walk the capture's records itself: the
-first forked worker publishes them (capture/shared_walk.py).
+Writing in place, rather than sending the events to one writer, is a replay's privilege: its
+output is a local file or stdout that every process can write, and half a replay's output
+crossing the bus cost each side about a twentieth of its time. For the same reason the
+replaying process does not walk the capture's records itself: the first forked worker
+publishes them (capture/shared_walk.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shardbeat.capture.batch import FrameBatch
 from shardbeat.capture.shared_walk import PublishedWalk, TakenWalk, walk_pipe
 from shardbeat.metrics.counters import Counters
 from shardbeat.output.ndjson import NdjsonWriter
+from shardbeat.output.turns import OutputTurn
 from shardbeat.replay import _run_one
 
 # Every worker reads and decodes every frame; only shard 0 reports what reading and
@@ -33,7 +35,7 @@ def _own_counters(counters: dict[str, int]) -> dict[str, int]:
 
 
 def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str,
-                walk: tuple[int, int]) -> None:
+                walk: tuple[int, int], writer: NdjsonWriter, lock: Any) -> None:
     read_fd, write_fd = walk
     os.close(read_fd)
     published = None
@@ -41,31 +43,39 @@ def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str
         published = PublishedWalk(write_fd)
     else:
         os.close(write_fd)
+    parent = os.getppid()
+    writer.share(OutputTurn(lock, lambda: os.getppid() == parent))
     sender = BusSender(endpoint, shard, block=True)
     try:
-        counters, problem = _run_one(path, settings, sender.send, (shard, shards),
-                                     locate=published)
+        counters, _problem = _run_one(path, settings, writer.write, (shard, shards),
+                                      locate=published)
+        writer.close()
+        last_word = {"counters": counters.snapshot()}
+    except BrokenPipeError:  # whoever reads the output stopped: so does this worker
+        last_word = {"counters": {}, "output_closed": True}
     finally:
         if published is not None:
             published.close()
-    sender.close({"counters": counters.snapshot(), "problem": problem})
+    sender.close(dict(last_word, events=writer.events))
 
 
 class _Gathered:
-    """What the forked workers sent: events written out as they come, counters merged."""
+    """What the forked workers said when they finished: their counters, merged."""
 
-    def __init__(self, writer: NdjsonWriter) -> None:
-        self.writer = writer
+    def __init__(self) -> None:
         self.counters = Counters()
+        self.events = 0
         self.finished = 0
 
     def take(self, messages: Iterable[Message]) -> None:
-        for _shard, block, final in messages:
-            if block is not None:
-                self.writer.write_block(*block)
-            else:
-                self.finished += 1
-                self.counters.merge(_own_counters(final["counters"]))
+        for _shard, _block, final in messages:
+            if final is None:
+                continue
+            if final.get("output_closed"):
+                raise BrokenPipeError("the output was closed")
+            self.finished += 1
+            self.events += final["events"]
+            self.counters.merge(_own_counters(final["counters"]))
 
 
 def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
@@ -77,30 +87,26 @@ def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
         endpoint = f"ipc://{tmp}/bus"
         receiver = BusReceiver(endpoint)
         walk = walk_pipe()
+        lock = ctx.Lock()
         procs = [ctx.Process(target=_shard_main, name=f"shardbeat-worker-{i}",
-                             args=(path, settings, i, shards, endpoint, walk))
+                             args=(path, settings, i, shards, endpoint, walk, writer, lock))
                  for i in range(1, shards)]
+        # Fine while none has died: one killed while it wrote would never give the turn back.
+        writer.share(OutputTurn(lock, lambda: all(p.exitcode in (None, 0) for p in procs)))
         try:
             for proc in procs:
                 proc.start()
         finally:
             os.close(walk[1])  # the walker's end; its exit ends the pipe
-        gathered = _Gathered(writer)
-        drain = lambda: gathered.take(receiver.waiting())  # noqa: E731
-        taken = TakenWalk(walk[0], drain)
-
-        def between_batches(batch: FrameBatch) -> None:
-            if on_batch is not None:
-                on_batch(batch)
-            drain()
-
+        gathered = _Gathered()
+        taken = TakenWalk(walk[0])
         try:
             counters, problem = _run_one(path, settings, writer.write, (0, shards),
-                                         between_batches, taken)
+                                         on_batch, taken)
             alive = lambda: any(p.is_alive() for p in procs)  # noqa: E731
-            gathered.take(receiver.messages(len(procs) - gathered.finished, alive))
+            gathered.take(receiver.messages(len(procs), alive))
         except BaseException:
-            for proc in procs:  # blocked on a bus nobody reads any more
+            for proc in procs:  # no use for what they would still write
                 proc.terminate()
             raise
         finally:
@@ -111,5 +117,6 @@ def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
         failed = [p.name for p in procs if p.exitcode != 0]
         if failed or gathered.finished < len(procs):
             raise RuntimeError(f"worker process(es) failed: {', '.join(failed) or 'lost'}")
+    writer.events += gathered.events
     counters.merge(gathered.counters.snapshot())
     return counters, problem

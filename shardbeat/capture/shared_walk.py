@@ -3,8 +3,8 @@
 Every worker of `replay --workers N` reads the whole file, and finding where each pcap
 record starts is a loop of Python per record: about a twentieth of a worker's time, done
 again in each. So one forked worker publishes, window by window, the record starts it
-found on a pipe, and the replaying process (shard 0, the busier one: it also writes every
-worker's events) takes them instead of walking again. Both read the same file through the
+found on a pipe, and the replaying process (shard 0, which also starts the others and waits
+for their last words) takes them instead of walking again. Both read the same file through the
 same sequence of windows, so the taker's window is the walker's; a result that does not
 fit the taker's own window, or a pipe that ends early (the walker died), makes the taker
 walk on by itself, so sharing never changes what is read.
@@ -69,10 +69,9 @@ class PublishedWalk(_PipeEnd):
 
 class TakenWalk(_PipeEnd):
     """The taker's `locate`: each window's records from the walker. `idle` runs while the
-    walker is behind (the taker drains the event bus then, as the walker may be waiting
-    for room on it)."""
+    walker is behind."""
 
-    def __init__(self, fd: int, idle: Callable[[], None]) -> None:
+    def __init__(self, fd: int, idle: Callable[[], None] = lambda: None) -> None:
         super().__init__(fd)
         self._idle = idle
         self._poller = select.poll()

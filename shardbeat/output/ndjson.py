@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ContextManager
 
 
 # Lines are joined and written this many at a time: two buffered writes per event were a
@@ -18,7 +18,14 @@ class NdjsonWriter:
         self._stream = stream
         self._owned = owned
         self._pending: list[bytes] = []
+        self._turn: ContextManager | None = None
         self.events = 0
+
+    def share(self, turn: ContextManager) -> None:
+        """From now on write each batch whole, in `turn`, as other processes (forked from
+        this one, with this writer) write to the same output."""
+        self._stream.flush()
+        self._turn = turn
 
     def write(self, encoded: bytes) -> None:
         pending = self._pending
@@ -30,7 +37,7 @@ class NdjsonWriter:
         """`count` events already joined by newlines (a bus batch), in one write."""
         if self._pending:
             self._flush_pending()
-        self._stream.write(ndjson)
+        self._put(ndjson)
         self.events += count
 
     def close(self) -> None:
@@ -44,8 +51,16 @@ class NdjsonWriter:
         pending = self._pending
         self.events += len(pending)
         pending.append(b"")  # the last line's newline
-        self._stream.write(b"\n".join(pending))
+        self._put(b"\n".join(pending))
         pending.clear()
+
+    def _put(self, chunk: bytes) -> None:
+        if self._turn is None:
+            self._stream.write(chunk)
+            return
+        with self._turn:
+            self._stream.write(chunk)
+            self._stream.flush()
 
 
 def open_writer(settings: Any) -> NdjsonWriter:
