@@ -23,7 +23,7 @@ class NdjsonWriter:
 
     def share(self, turn: ContextManager) -> None:
         """From now on write each batch whole, in `turn`, as other processes (forked from
-        this one, with this writer) write to the same output."""
+        this one, with this writer) write to the same output. Called before any write."""
         self._stream.flush()
         self._turn = turn
 
@@ -32,13 +32,6 @@ class NdjsonWriter:
         pending.append(encoded)
         if len(pending) >= _LINES_PER_WRITE:
             self._flush_pending()
-
-    def write_block(self, ndjson: bytes, count: int) -> None:
-        """`count` events already joined by newlines (a bus batch), in one write."""
-        if self._pending:
-            self._flush_pending()
-        self._put(ndjson)
-        self.events += count
 
     def close(self) -> None:
         if self._pending:
