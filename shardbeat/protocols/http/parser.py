@@ -48,10 +48,8 @@ class HttpParser:
     # -- contract ------------------------------------------------------------------------
 
     def new_state(self, conn: Conn) -> HttpState:
-        st = HttpState(conn, None)  # type: ignore[arg-type]
-        st.pairing = Pairing(lambda requ, resp: self._emit(st, requ, resp),
-                             self.env.counters, self.opts.max_pending)
-        return st
+        return HttpState(conn, Pairing(self._emit, conn, self.env.counters,
+                                       self.opts.max_pending))
 
     def feed(self, st: HttpState, data: memoryview, direction: Direction,
              ts: int) -> Progress:
@@ -185,8 +183,8 @@ class HttpParser:
                 msg.note(_CUT_SHORT)
         self.framer.complete(st, d, direction)
 
-    def _emit(self, st: HttpState, requ: Message | None, resp: Message | None) -> None:
-        self.env.publish(self.builder.build(requ, resp, st.event_conn))
+    def _emit(self, conn: Conn, requ: Message | None, resp: Message | None) -> None:
+        self.env.publish(self.builder.build(requ, resp, conn))
 
 
 def _consumed(n: int) -> Progress:

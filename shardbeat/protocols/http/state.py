@@ -56,11 +56,10 @@ class DirState:
 
 
 class HttpState:
-    __slots__ = ("conn", "event_conn", "dirs", "pairing", "flipped", "decided", "last_ts")
+    __slots__ = ("conn", "dirs", "pairing", "flipped", "decided", "last_ts")
 
     def __init__(self, conn: Conn, pairing: Pairing) -> None:
         self.conn = conn
-        self.event_conn = conn
         self.dirs = (DirState(), DirState())
         self.pairing = pairing
         self.flipped = False   # the side the stream layer calls client is the server
@@ -70,5 +69,6 @@ class HttpState:
     def flip(self) -> None:
         c = self.conn
         self.flipped = True
-        self.event_conn = Conn(c.transport, c.ip_version, (c.server_ip, c.server_port),
-                               (c.client_ip, c.client_port), c.vlans)
+        # The connection as events name it, which the pairing publishes with.
+        self.pairing.conn = Conn(c.transport, c.ip_version, (c.server_ip, c.server_port),
+                                 (c.client_ip, c.client_port), c.vlans)

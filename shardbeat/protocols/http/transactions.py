@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable
 
+from shardbeat.protocols.base import Conn
 from shardbeat.protocols.http.events import UNMATCHED_REQUEST, UNMATCHED_RESPONSE
 from shardbeat.protocols.http.message import Message
 
-Emit = Callable[[Message | None, Message | None], None]
+# (the connection as the event names it, request, response)
+Emit = Callable[[Conn, Message | None, Message | None], None]
 
 
 class Slot:
@@ -31,11 +33,16 @@ class Slot:
 
 
 class Pairing:
-    __slots__ = ("slots", "emit", "counters", "max_pending")
+    """`conn` is the connection as events name it (client first). `emit` must not hold the
+    connection's state: the state holds this pairing, and a cycle between them would be
+    freed only by the garbage collector, long after the connection ended."""
 
-    def __init__(self, emit: Emit, counters, max_pending: int) -> None:
+    __slots__ = ("slots", "emit", "conn", "counters", "max_pending")
+
+    def __init__(self, emit: Emit, conn: Conn, counters, max_pending: int) -> None:
         self.slots: deque[Slot] = deque()
         self.emit = emit
+        self.conn = conn
         self.counters = counters
         self.max_pending = max_pending
 
@@ -75,7 +82,7 @@ class Pairing:
         if slot is None:
             self.counters.inc("http_unmatched_responses")
             msg.note(UNMATCHED_RESPONSE)
-            self.emit(None, msg)
+            self.emit(self.conn, None, msg)
             return
         slot.response = msg
         self._drain()
@@ -107,7 +114,7 @@ class Pairing:
             if slot.lost:
                 requ.note(slot.lost)
             requ.note(UNMATCHED_REQUEST)
-        self.emit(requ, resp)
+        self.emit(self.conn, requ, resp)
 
     def flush(self) -> None:
         """Publish everything pending (expiry, close): pairs as they are, the rest alone."""
