@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import select
 import struct
-from typing import Callable
 
 import numpy as np
 
@@ -26,7 +24,6 @@ from shardbeat.capture.batch import RECORD_LENGTH, locate_records
 _HEAD = struct.Struct("<IIIB")
 # Room for ~40 windows' results, so that the walker rarely waits for the taker.
 PIPE_BYTES = 1 << 20
-_POLL_MS = 10
 
 
 def walk_pipe() -> tuple[int, int]:
@@ -68,14 +65,12 @@ class PublishedWalk(_PipeEnd):
 
 
 class TakenWalk(_PipeEnd):
-    """The taker's `locate`: each window's records from the walker. `idle` runs while the
-    walker is behind."""
+    """The taker's `locate`: each window's records from the walker, waited for when the
+    walker is behind. The wait cannot deadlock: the walker never waits on the taker but for
+    room on this pipe, or for the output's turn, which the taker holds only while writing."""
 
-    def __init__(self, fd: int, idle: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, fd: int) -> None:
         super().__init__(fd)
-        self._idle = idle
-        self._poller = select.poll()
-        self._poller.register(fd, select.POLLIN)
         self.taken = 0  # windows whose records came from the walker
 
     def __call__(self, data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
@@ -104,9 +99,6 @@ class TakenWalk(_PipeEnd):
         """Exactly `n` bytes, or None at the end of the pipe."""
         chunks, got = [], 0
         while got < n:
-            if not self._poller.poll(_POLL_MS):
-                self._idle()
-                continue
             chunk = os.read(self._fd, n - got)
             if not chunk:
                 return None

@@ -60,7 +60,7 @@ def test_the_taker_reads_what_it_would_read_alone_and_takes_every_window(
     path = capture(tmp_path, cut=cut)
     read_fd, write_fd = walk_pipe()
     walker = walk_in_thread(path, PublishedWalk(write_fd))
-    taken = TakenWalk(read_fd, idle=lambda: None)
+    taken = TakenWalk(read_fd)
     got = read_all(path, taken)
     walker.join()
     taken.close()
@@ -77,7 +77,7 @@ def test_a_corrupt_record_is_reported_where_a_lone_reader_reports_it(tmp_path, s
     path.write_bytes(bytes(data))
     read_fd, write_fd = walk_pipe()
     walker = walk_in_thread(path, PublishedWalk(write_fd))
-    taken = TakenWalk(read_fd, idle=lambda: None)
+    taken = TakenWalk(read_fd)
     got = read_all(path, taken)
     walker.join()
     frames, problem = general(path)
@@ -103,7 +103,7 @@ def test_a_walker_that_stops_early_leaves_the_taker_walking_alone(tmp_path, smal
     path = capture(tmp_path)
     read_fd, write_fd = walk_pipe()
     walker = walk_in_thread(path, _StopsAfter(write_fd, 3))
-    taken = TakenWalk(read_fd, idle=lambda: None)
+    taken = TakenWalk(read_fd)
     got = read_all(path, taken)
     walker.join()
     assert got == general(path)
@@ -117,30 +117,30 @@ def test_results_for_another_file_are_not_used_and_the_walker_walks_on(tmp_path,
     read_fd, write_fd = walk_pipe()
     published = PublishedWalk(write_fd)
     walker = walk_in_thread(other, published)
-    taken = TakenWalk(read_fd, idle=lambda: None)
+    taken = TakenWalk(read_fd)
     got = read_all(mine, taken)
     walker.join()  # it finished: a closed pipe did not stop it
     assert got == general(mine)
     assert taken.taken == 0
 
 
-def test_the_taker_runs_its_idle_work_while_the_walker_is_behind(tmp_path, small_windows):
+def test_the_taker_waits_for_a_walker_that_is_behind_and_takes_every_window(tmp_path,
+                                                                            small_windows):
     path = capture(tmp_path)
     read_fd, write_fd = walk_pipe()
     walker = walk_in_thread(path, PublishedWalk(write_fd), delay=0.1)
-    idled = []
-    taken = TakenWalk(read_fd, idle=lambda: idled.append(1))
+    taken = TakenWalk(read_fd)
     got = read_all(path, taken)
     walker.join()
     assert got == general(path)
-    assert idled and taken.taken > 0
+    assert taken.taken == sum(1 for _ in _windows(path))
 
 
 def test_a_pipe_closed_before_any_window_is_an_ordinary_walk(tmp_path, small_windows):
     path = capture(tmp_path)
     read_fd, write_fd = walk_pipe()
     os.close(write_fd)
-    taken = TakenWalk(read_fd, idle=lambda: None)
+    taken = TakenWalk(read_fd)
     assert read_all(path, taken) == general(path)
     assert taken.taken == 0
 
