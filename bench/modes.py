@@ -61,6 +61,14 @@ def discover_parsers() -> Parsers:
     return found
 
 
+def record_walk() -> str:
+    """Which pcap record walk the measured replays use: the compiled one, or Python's."""
+    from shardbeat.capture.batch import COMPILED_WALK
+
+    return "C (shardbeat/capture/_recwalk.c)" if COMPILED_WALK else \
+        "Python (the C extension is not built: no C compiler at install)"
+
+
 def _flag_pairs(settings: list[str]) -> list[str]:
     return [arg for s in settings for arg in ("-E", s)]
 

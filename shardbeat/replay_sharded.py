@@ -5,9 +5,11 @@ words (what they counted) come back over the ZeroMQ bus the live publisher uses.
 
 Writing in place, rather than sending the events to one writer, is a replay's privilege: its
 output is a local file or stdout that every process can write, and half a replay's output
-crossing the bus cost each side about a twentieth of its time. For the same reason the
-replaying process does not walk the capture's records itself: the first forked worker
-publishes them (capture/shared_walk.py).
+crossing the bus cost each side about a twentieth of its time. For the same reason, where
+the record walk is Python (no C compiler at install), the replaying process does not walk
+the capture's records itself: the first forked worker publishes them
+(capture/shared_walk.py). Walked in C, a window's records cost each process microseconds,
+less than passing them over.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 from typing import Any, Callable, Iterable
 
 from shardbeat.bus.zmq_bus import BusReceiver, BusSender, Message
-from shardbeat.capture.batch import FrameBatch
+from shardbeat.capture.batch import COMPILED_WALK, FrameBatch
 from shardbeat.capture.shared_walk import PublishedWalk, TakenWalk, walk_pipe
 from shardbeat.metrics.counters import Counters
 from shardbeat.output.ndjson import NdjsonWriter
@@ -35,14 +37,15 @@ def _own_counters(counters: dict[str, int]) -> dict[str, int]:
 
 
 def _shard_main(path: str, settings: Any, shard: int, shards: int, endpoint: str,
-                walk: tuple[int, int], writer: NdjsonWriter, lock: Any) -> None:
-    read_fd, write_fd = walk
-    os.close(read_fd)
+                walk: tuple[int, int] | None, writer: NdjsonWriter, lock: Any) -> None:
     published = None
-    if shard == 1:  # only the first forked worker walks for the replaying process
-        published = PublishedWalk(write_fd)
-    else:
-        os.close(write_fd)
+    if walk is not None:
+        read_fd, write_fd = walk
+        os.close(read_fd)
+        if shard == 1:  # only the first forked worker walks for the replaying process
+            published = PublishedWalk(write_fd)
+        else:
+            os.close(write_fd)
     parent = os.getppid()
     writer.share(OutputTurn(lock, lambda: os.getppid() == parent))
     sender = BusSender(endpoint, shard, block=True)
@@ -86,7 +89,7 @@ def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
     with tempfile.TemporaryDirectory(prefix="shardbeat-") as tmp:
         endpoint = f"ipc://{tmp}/bus"
         receiver = BusReceiver(endpoint)
-        walk = walk_pipe()
+        walk = None if COMPILED_WALK else walk_pipe()
         lock = ctx.Lock()
         procs = [ctx.Process(target=_shard_main, name=f"shardbeat-worker-{i}",
                              args=(path, settings, i, shards, endpoint, walk, writer, lock))
@@ -97,9 +100,10 @@ def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
             for proc in procs:
                 proc.start()
         finally:
-            os.close(walk[1])  # the walker's end; its exit ends the pipe
+            if walk is not None:
+                os.close(walk[1])  # the walker's end; its exit ends the pipe
         gathered = _Gathered()
-        taken = TakenWalk(walk[0])
+        taken = TakenWalk(walk[0]) if walk is not None else None
         try:
             counters, problem = _run_one(path, settings, writer.write, (0, shards),
                                          on_batch, taken)
@@ -110,7 +114,8 @@ def replay_sharded(path: str, settings: Any, shards: int, writer: NdjsonWriter,
                 proc.terminate()
             raise
         finally:
-            taken.close()
+            if taken is not None:
+                taken.close()
             for proc in procs:
                 proc.join()
             receiver.close()

@@ -3,8 +3,9 @@
 The vectorised decoder wants every frame of a batch in one contiguous buffer with
 offsets, timestamps and lengths as arrays. For classic pcap (the common case, and what a
 ring buffer looks like too) records are located with one small loop over their 16-byte
-headers and every header field is gathered at once; everything else (pcapng, gzip, odd
-link types) comes from the general reader and is packed into the same shape.
+headers (in C where the extension was built, in Python otherwise) and every header field
+is gathered at once; everything else (pcapng, gzip, odd link types) comes from the
+general reader and is packed into the same shape.
 """
 
 from __future__ import annotations
@@ -129,14 +130,15 @@ def _pcap_batches(reader: CaptureReader, path: str, fast: tuple[int, int, int],
 RECORD_LENGTH = struct.Struct("<8xI").unpack_from  # incl_len, read at the record's start
 
 
-def locate_records(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
+def locate_records_py(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
     """Starts of the whole records in `data[:end]`, the bytes they span, and whether a
-    record header is corrupt (its length implausible; the records before it are kept)."""
+    record header is corrupt (its length implausible; the records before it are kept).
+    The reference walk, and the walk of a build without the compiled one."""
     starts: list[int] = []
     append, length = starts.append, RECORD_LENGTH
     pos = 0
     limit = end - 16
-    # The one per-record Python loop left: a record's length says where the next starts.
+    # A record's length says where the next starts: a loop per record (hence _recwalk.c).
     # Lengths are checked for plausibility afterwards, all at once, and only the last
     # record can reach past `end`: it is taken back after the loop, not tested in it.
     while pos <= limit:
@@ -153,6 +155,21 @@ def locate_records(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, 
         if len(bad):
             found, pos, corrupt = found[:bad[0]], int(found[bad[0]]), True
     return found, pos, corrupt
+
+
+def _locate_compiled(data: bytes, end: int, max_record: int) -> tuple[np.ndarray, int, bool]:
+    """`locate_records_py`, walked in C (capture/_recwalk.c)."""
+    starts, spanned, corrupt = _recwalk.walk(data, end, max_record)
+    return np.frombuffer(starts, dtype=np.int64), spanned, corrupt
+
+
+try:
+    from shardbeat.capture import _recwalk
+except ImportError:  # built where no C compiler was: the Python walk gives the same
+    _recwalk = None
+
+COMPILED_WALK = _recwalk is not None
+locate_records: Locate = _locate_compiled if COMPILED_WALK else locate_records_py
 
 
 def _gather(data: bytes, rec: np.ndarray, mul: int, linktype: int) -> FrameBatch:

@@ -75,3 +75,32 @@ def test_a_reader_that_stops_reading_ends_the_replay_quietly(many_flows):
     assert json.loads(first)
     assert code == 0
     assert b"Traceback" not in stderr[0] and b"failed" not in stderr[0], stderr[0][-2000:]
+
+
+def test_where_the_walk_is_python_shard_0_takes_the_forked_workers_walk(many_flows, tmp_path,
+                                                                       monkeypatch):
+    """A build without the C record walk shares one Python walk between two processes
+    (capture/shared_walk.py): shard 0 takes the windows the first forked worker walked,
+    and the events are those of one worker."""
+    from shardbeat import replay_sharded
+    from shardbeat.capture import batch, shared_walk
+    from shardbeat.config.load import load_config
+    from shardbeat.replay import replay
+
+    for module in (batch, shared_walk):
+        monkeypatch.setattr(module, "locate_records", batch.locate_records_py)
+    monkeypatch.setattr(replay_sharded, "COMPILED_WALK", False)
+    taken: list[int] = []
+
+    class CountedTake(replay_sharded.TakenWalk):
+        def close(self) -> None:
+            taken.append(self.taken)
+            super().close()
+
+    monkeypatch.setattr(replay_sharded, "TakenWalk", CountedTake)
+    settings = load_config(None, ["output.file.enabled=true", f"output.file.path={tmp_path}",
+                                  "output.file.filename=events.ndjson"])
+    replay(str(many_flows), settings, workers=2)
+    written = (tmp_path / "events.ndjson").read_bytes().splitlines()
+    assert flow_keys(written) == flow_keys(replay_lines(many_flows, 1))
+    assert max(taken) > 0

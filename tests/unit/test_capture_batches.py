@@ -1,6 +1,7 @@
 """The fast pcap batch reader gives the general reader's frames, timestamps and problems,
 however small its read window: records straddling windows, records longer than a
-window, records inside a window's last PAD bytes, truncated and corrupt tails."""
+window, records inside a window's last PAD bytes, truncated and corrupt tails; with the
+record walk in C and in Python."""
 
 from __future__ import annotations
 
@@ -12,6 +13,17 @@ from shardbeat.capture import batch as batch_module
 from shardbeat.capture.batch import PAD, open_batches
 from shardbeat.capture.pcapfile import open_capture
 from tests.unit.packets import eth, ipv4, pcap_bytes, tcp
+
+WALKS = {"compiled": batch_module.locate_records, "python": batch_module.locate_records_py}
+
+
+@pytest.fixture(params=sorted(WALKS))
+def walk(request, monkeypatch):
+    """Each test once with each record walk (the compiled one where it was built)."""
+    if request.param == "compiled" and not batch_module.COMPILED_WALK:
+        pytest.skip("the C record walk was not built (no C compiler at install)")
+    monkeypatch.setattr(batch_module, "locate_records", WALKS[request.param])
+
 
 FRAMES = [eth(ipv4(tcp(b"x" * (i * 37 % 700), sport=1000 + i))) for i in range(40)]
 
@@ -35,7 +47,7 @@ def fast(path):
 
 @pytest.mark.parametrize("window", [64, 300, 1000, 4096, 1 << 22])
 @pytest.mark.parametrize("cut", [0, 1, 17, 40])
-def test_fast_reader_matches_the_general_one(tmp_path, monkeypatch, window, cut):
+def test_fast_reader_matches_the_general_one(tmp_path, monkeypatch, walk, window, cut):
     monkeypatch.setattr(batch_module, "_READ", window)
     data = pcap_bytes(FRAMES)
     path = tmp_path / "x.pcap"
@@ -47,7 +59,7 @@ def test_fast_reader_matches_the_general_one(tmp_path, monkeypatch, window, cut)
 
 @pytest.mark.parametrize("window", [64, 1000, 1 << 22])
 def test_corrupt_record_length_stops_where_the_general_reader_stops(tmp_path, monkeypatch,
-                                                                  window):
+                                                                  walk, window):
     monkeypatch.setattr(batch_module, "_READ", window)
     data = bytearray(pcap_bytes(FRAMES))
     tenth = 24 + sum(16 + len(f) for f in FRAMES[:10])
