@@ -89,8 +89,9 @@ def _common_meta(transport_slot: int, transport_flag: int) -> bytes:
     return bytes((flags & 0xFF, flags >> 8, *offs, 1, 0, 1))
 
 
-# The FlowID meta of the common shape: Ethernet, no VLAN, IPv4, TCP or UDP.
-_COMMON_META = {_TCP: _common_meta(_TCP_SLOT, _F_TCP), _UDP: _common_meta(_UDP_SLOT, _F_UDP)}
+# The FlowID meta of the common shape: Ethernet, no VLAN, IPv4, TCP or UDP (render.py
+# hands it to the compiled template).
+COMMON_META = {_TCP: _common_meta(_TCP_SLOT, _F_TCP), _UDP: _common_meta(_UDP_SLOT, _F_UDP)}
 
 
 def common_flow_id(proto: int, src_mac: bytes, src_ip: bytes, src_port: int, dst_mac: bytes,
@@ -106,7 +107,7 @@ def common_flow_id(proto: int, src_mac: bytes, src_ip: bytes, src_port: int, dst
     if swap:
         src_mac, dst_mac, src_ip, dst_ip = dst_mac, src_mac, dst_ip, src_ip
         src_port, dst_port = dst_port, src_port
-    raw = b"".join((_COMMON_META[proto], src_mac, dst_mac, src_ip, dst_ip,
+    raw = b"".join((COMMON_META[proto], src_mac, dst_mac, src_ip, dst_ip,
                     (src_port | dst_port << 16).to_bytes(4, "little")))
     return b2a_base64(raw, newline=False).rstrip(b"=")
 

@@ -26,9 +26,24 @@ from __future__ import annotations
 from typing import Any
 
 from shardbeat.flows.community_id import ported_community_id
-from shardbeat.flows.events import (FlowParts, common_flow_id, encoded_flow_report, mac_text,
-                                    report_head)
+from shardbeat.flows.events import (COMMON_META, FlowParts, common_flow_id,
+                                    encoded_flow_report, mac_text, report_head)
 from shardbeat.transactions.event import ip_text, timestamp_ns
+
+try:
+    from shardbeat.flows import _template
+except ImportError:  # built where no C compiler was: templates are made in Python
+    _template = None
+
+COMPILED_TEMPLATE = _template is not None
+
+
+def _no_text(ts_ns: int) -> None:
+    return None
+
+
+# A report's end time as bytes, in C where built; None (then Python) outside its range.
+_c_timestamp = _template.timestamp if COMPILED_TEMPLATE else _no_text
 
 _TCP, _UDP = 6, 17
 # A body is rendered as not final; a final report turns its first `"final"` (the flow's,
@@ -68,7 +83,8 @@ class ReportLines:
                         flow.template = template
                 last_ns, src_bytes, dst_bytes = flow.last_ns, flow.src_bytes, flow.dst_bytes
                 flow.body = template % (
-                    timestamp_ns(last_ns).encode(), last_ns - flow.first_ns, src_bytes,
+                    _c_timestamp(last_ns) or timestamp_ns(last_ns).encode(),
+                    last_ns - flow.first_ns, src_bytes,
                     src_packets, dst_bytes, dst_packets, src_bytes + dst_bytes, packets)
                 flow.body_packets = packets
             if final:
@@ -103,6 +119,19 @@ _TRANSPORT = {_TCP: b"tcp", _UDP: b"udp"}
 
 
 def _common_template(flow: Any) -> bytes:
+    """The template of a flow of the common shape: made in C where built (flows/_template.c),
+    else (or for a start time outside what C formats) in Python."""
+    if COMPILED_TEMPLATE:
+        made = _template.common(COMMON_META[flow.proto], flow.proto, flow.first_ns,
+                                flow.src_mac, flow.dst_mac, flow.src_ip, flow.dst_ip,
+                                flow.src_port, flow.dst_port)
+        if made is not None:
+            return made
+    return common_template_py(flow)
+
+
+def common_template_py(flow: Any) -> bytes:
+    """The reference `_common_template`."""
     proto, src_mac, dst_mac = flow.proto, flow.src_mac, flow.dst_mac
     src_ip, dst_ip, src_port, dst_port = flow.src_ip, flow.dst_ip, flow.src_port, flow.dst_port
     return _COMMON % (
