@@ -61,12 +61,19 @@ def discover_parsers() -> Parsers:
     return found
 
 
-def record_walk() -> str:
-    """Which pcap record walk the measured replays use: the compiled one, or Python's."""
+def compiled_helpers() -> str:
+    """Which of shardbeat's optional C helpers the measured replays use (each one missing
+    was not built, for want of a C compiler at install, and its Python version runs)."""
     from shardbeat.capture.batch import COMPILED_WALK
+    from shardbeat.decode.batch import COMPILED_DECODE
+    from shardbeat.flows.render import COMPILED_TEMPLATE
 
-    return "C (shardbeat/capture/_recwalk.c)" if COMPILED_WALK else \
-        "Python (the C extension is not built: no C compiler at install)"
+    helpers = {"record walk": COMPILED_WALK, "header decoding": COMPILED_DECODE,
+               "flow templates": COMPILED_TEMPLATE}
+    built = [name for name, ok in helpers.items() if ok]
+    missing = [name for name, ok in helpers.items() if not ok]
+    return (f"in C: {', '.join(built) or 'none'}"
+            + (f"; in Python (not built): {', '.join(missing)}" if missing else ""))
 
 
 def _flag_pairs(settings: list[str]) -> list[str]:
