@@ -93,14 +93,26 @@ static int rfc3339(long long ts_ns, char *out) {
     long long secs = ts_ns / 1000000000LL, ns = ts_ns % 1000000000LL;
     if (ts_ns < 0)
         return 0;
-    time_t t = (time_t)secs;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL)
-        return 0;
-    int n = sprintf(out, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    /* Reports cluster in few seconds: the last second's text is kept (the module runs
+     * under the GIL, so one cache is safe). */
+    static long long cached_secs = -1;
+    static char cached[24];
+    if (secs != cached_secs) {
+        time_t t = (time_t)secs;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL)
+            return 0;
+        snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_secs = secs;
+    }
+    memcpy(out, cached, 19);
+    int n = 19;
     if (ns) {
-        n += sprintf(out + n, ".%09lld", ns);
+        out[n++] = '.';
+        for (int i = 8; i >= 0; i--, ns /= 10)
+            out[n + i] = (char)('0' + ns % 10);
+        n += 9;
         while (out[n - 1] == '0')
             n--;
     }
@@ -110,8 +122,30 @@ static int rfc3339(long long ts_ns, char *out) {
 }
 
 static void mac_text(const uint8_t *mac, char *out) {
-    sprintf(out, "%02X-%02X-%02X-%02X-%02X-%02X", mac[0], mac[1], mac[2], mac[3], mac[4],
-            mac[5]);
+    static const char hex[] = "0123456789ABCDEF";
+    for (int i = 0; i < 6; i++) {
+        out[3 * i] = hex[mac[i] >> 4];
+        out[3 * i + 1] = hex[mac[i] & 15];
+        out[3 * i + 2] = i < 5 ? '-' : '\0';
+    }
+}
+
+/* Appends `text` at *at; the template is built by appends, as snprintf of the whole took
+ * as long as everything else together. */
+static void put(char **at, const char *text) {
+    size_t n = strlen(text);
+    memcpy(*at, text, n);
+    *at += n;
+}
+
+static void put_port(char **at, unsigned port) {
+    char digits[8];
+    int n = 0;
+    do
+        digits[n++] = (char)('0' + port % 10);
+    while (port /= 10);
+    while (n)
+        *(*at)++ = digits[--n];
 }
 
 /* Packetbeat's flow id of the common shape: FlowID meta, then both MACs, both addresses
@@ -195,14 +229,28 @@ static PyObject *common(PyObject *self, PyObject *args) {
     inet_ntop(AF_INET, sip.buf, src_ip, sizeof src_ip);
     inet_ntop(AF_INET, dip.buf, dst_ip, sizeof dst_ip);
     community_id(proto, sip.buf, dip.buf, sport, dport, cid);
-    result = PyBytes_FromFormat(
-        "%s\",\"end\":\"%%s\",\"duration\":%%d},\"flow\":{\"id\":\"%s\",\"final\":false},"
-        "\"source\":{\"mac\":\"%s\",\"ip\":\"%s\",\"port\":%u,\"bytes\":%%d,\"packets\":%%d},"
-        "\"destination\":{\"mac\":\"%s\",\"ip\":\"%s\",\"port\":%u,\"bytes\":%%d,"
-        "\"packets\":%%d},\"network\":{\"type\":\"ipv4\",\"transport\":\"%s\","
-        "\"community_id\":\"%s\",\"bytes\":%%d,\"packets\":%%d}",
-        start, id, src_mac, src_ip, sport, dst_mac, dst_ip, dport, proto == 6 ? "tcp" : "udp",
-        cid);
+    char text[640], *at = text;
+    put(&at, start);
+    put(&at, "\",\"end\":\"%s\",\"duration\":%d},\"flow\":{\"id\":\"");
+    put(&at, id);
+    put(&at, "\",\"final\":false},\"source\":{\"mac\":\"");
+    put(&at, src_mac);
+    put(&at, "\",\"ip\":\"");
+    put(&at, src_ip);
+    put(&at, "\",\"port\":");
+    put_port(&at, sport);
+    put(&at, ",\"bytes\":%d,\"packets\":%d},\"destination\":{\"mac\":\"");
+    put(&at, dst_mac);
+    put(&at, "\",\"ip\":\"");
+    put(&at, dst_ip);
+    put(&at, "\",\"port\":");
+    put_port(&at, dport);
+    put(&at, ",\"bytes\":%d,\"packets\":%d},\"network\":{\"type\":\"ipv4\",\"transport\":\"");
+    put(&at, proto == 6 ? "tcp" : "udp");
+    put(&at, "\",\"community_id\":\"");
+    put(&at, cid);
+    put(&at, "\",\"bytes\":%d,\"packets\":%d}");
+    result = PyBytes_FromStringAndSize(text, at - text);
 done:
     PyBuffer_Release(&meta), PyBuffer_Release(&smac), PyBuffer_Release(&dmac);
     PyBuffer_Release(&sip), PyBuffer_Release(&dip);
