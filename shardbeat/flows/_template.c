@@ -148,6 +148,21 @@ static void put_port(char **at, unsigned port) {
         *(*at)++ = digits[--n];
 }
 
+/* One endpoint's object, its counters left as `%d` slots:
+ * {"mac":"..","ip":"..","port":N,"bytes":%d,"packets":%d} */
+static void put_endpoint(char **at, const uint8_t *mac, const uint8_t *ip, unsigned port) {
+    char mac_txt[18], ip_txt[16];
+    mac_text(mac, mac_txt);
+    inet_ntop(AF_INET, ip, ip_txt, sizeof ip_txt);
+    put(at, "{\"mac\":\"");
+    put(at, mac_txt);
+    put(at, "\",\"ip\":\"");
+    put(at, ip_txt);
+    put(at, "\",\"port\":");
+    put_port(at, port);
+    put(at, ",\"bytes\":%d,\"packets\":%d}");
+}
+
 /* Packetbeat's flow id of the common shape: FlowID meta, then both MACs, both addresses
  * and both ports (little-endian), each pair in the order its first differing pair sorts. */
 static void flow_id(const Py_buffer *meta, const uint8_t *smac, const uint8_t *dmac,
@@ -219,33 +234,23 @@ static PyObject *common(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "common: not a flow of the common shape");
         goto done;
     }
-    char start[48], id[96], src_mac[18], dst_mac[18], src_ip[16], dst_ip[16], cid[40];
+    char start[48], id[96], cid[40];
     if (!rfc3339(first_ns, start)) {
         result = Py_NewRef(Py_None);
         goto done;
     }
     flow_id(&meta, smac.buf, dmac.buf, sip.buf, dip.buf, sport, dport, id);
-    mac_text(smac.buf, src_mac), mac_text(dmac.buf, dst_mac);
-    inet_ntop(AF_INET, sip.buf, src_ip, sizeof src_ip);
-    inet_ntop(AF_INET, dip.buf, dst_ip, sizeof dst_ip);
     community_id(proto, sip.buf, dip.buf, sport, dport, cid);
+    /* At most ~470 bytes: the texts above and the endpoints are bounded by their sizes. */
     char text[640], *at = text;
     put(&at, start);
     put(&at, "\",\"end\":\"%s\",\"duration\":%d},\"flow\":{\"id\":\"");
     put(&at, id);
-    put(&at, "\",\"final\":false},\"source\":{\"mac\":\"");
-    put(&at, src_mac);
-    put(&at, "\",\"ip\":\"");
-    put(&at, src_ip);
-    put(&at, "\",\"port\":");
-    put_port(&at, sport);
-    put(&at, ",\"bytes\":%d,\"packets\":%d},\"destination\":{\"mac\":\"");
-    put(&at, dst_mac);
-    put(&at, "\",\"ip\":\"");
-    put(&at, dst_ip);
-    put(&at, "\",\"port\":");
-    put_port(&at, dport);
-    put(&at, ",\"bytes\":%d,\"packets\":%d},\"network\":{\"type\":\"ipv4\",\"transport\":\"");
+    put(&at, "\",\"final\":false},\"source\":");
+    put_endpoint(&at, smac.buf, sip.buf, sport);
+    put(&at, ",\"destination\":");
+    put_endpoint(&at, dmac.buf, dip.buf, dport);
+    put(&at, ",\"network\":{\"type\":\"ipv4\",\"transport\":\"");
     put(&at, proto == 6 ? "tcp" : "udp");
     put(&at, "\",\"community_id\":\"");
     put(&at, cid);
